@@ -1,0 +1,113 @@
+/**
+ * One error type for every failure the sdk reports. `code` is stable and meant for `switch`;
+ * `details` carries structured context; `cause` keeps the underlying error.
+ *
+ * `isInstance` uses a `Symbol.for` marker so it works across duplicated package copies.
+ */
+const marker = Symbol.for('snakepit.error');
+
+export type SnakepitErrorCode =
+  | 'queue_timeout'
+  | 'pool_saturated'
+  | 'timeout'
+  | 'aborted'
+  | 'worker_exit'
+  | 'worker_busy'
+  | 'worker_unresponsive'
+  | 'python_error'
+  | 'invalid_parameter'
+  | 'unknown_tool'
+  | 'unauthenticated'
+  | 'session_quota_exceeded'
+  | 'session_entry_quota_exceeded'
+  | 'global_entry_quota_exceeded'
+  | 'session_not_found'
+  | 'tool_registration_failed'
+  | 'host_tool_error'
+  | 'pool_closed'
+  | 'startup_failed'
+  | 'transport_error'
+  | 'internal';
+
+export interface SnakepitErrorOptions {
+  details?: Record<string, unknown>;
+  cause?: unknown;
+  pythonType?: string;
+  pythonTraceback?: string;
+}
+
+export class SnakepitError extends Error {
+  readonly [marker] = true;
+  readonly code: SnakepitErrorCode;
+  readonly details: Record<string, unknown>;
+  /** The Python exception class, for errors raised in Python. */
+  readonly pythonType?: string;
+  /** The Python traceback, for errors raised in Python. */
+  readonly pythonTraceback?: string;
+
+  constructor(code: SnakepitErrorCode, message: string, options: SnakepitErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SnakepitError';
+    this.code = code;
+    this.details = options.details ?? {};
+    if (options.pythonType !== undefined) this.pythonType = options.pythonType;
+    if (options.pythonTraceback !== undefined) this.pythonTraceback = options.pythonTraceback;
+  }
+
+  static isInstance(value: unknown): value is SnakepitError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+  }
+
+  /** True when `value` is a SnakepitError with the given code. */
+  static hasCode(value: unknown, code: SnakepitErrorCode): value is SnakepitError {
+    return SnakepitError.isInstance(value) && value.code === code;
+  }
+}
+
+/** Named factories, so every place that raises a given failure words it the same way. */
+export const errors = {
+  invalidParameter(key: string, reason: string, cause?: unknown): SnakepitError {
+    return new SnakepitError('invalid_parameter', `invalid parameter "${key}": ${reason}`, {
+      details: { key, reason },
+      cause,
+    });
+  },
+  poolClosed(): SnakepitError {
+    return new SnakepitError('pool_closed', 'the pool is closed');
+  },
+  poolSaturated(maxQueue: number): SnakepitError {
+    return new SnakepitError('pool_saturated', `all workers are busy and the queue is full (maxQueue ${maxQueue})`, {
+      details: { maxQueue },
+    });
+  },
+  queueTimeout(waitedMs: number): SnakepitError {
+    return new SnakepitError('queue_timeout', `no worker became free within ${waitedMs} ms`, {
+      details: { waitedMs },
+    });
+  },
+  timeout(timeoutMs: number, tool: string): SnakepitError {
+    return new SnakepitError('timeout', `call to "${tool}" exceeded its ${timeoutMs} ms deadline`, {
+      details: { timeoutMs, tool },
+    });
+  },
+  aborted(tool: string, reason?: unknown): SnakepitError {
+    return new SnakepitError('aborted', `call to "${tool}" was aborted`, { details: { tool }, cause: reason });
+  },
+  workerExit(workerId: string, exit: { code: number | null; signal: string | null }): SnakepitError {
+    const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+    return new SnakepitError('worker_exit', `worker ${workerId} exited (${how}) during the call`, {
+      details: { workerId, exitCode: exit.code, signal: exit.signal },
+    });
+  },
+  workerBusy(sessionId: string, workerId: string): SnakepitError {
+    return new SnakepitError('worker_busy', `the worker of session "${sessionId}" is busy`, {
+      details: { sessionId, workerId },
+    });
+  },
+  startupFailed(message: string, options: SnakepitErrorOptions = {}): SnakepitError {
+    return new SnakepitError('startup_failed', message, options);
+  },
+  transport(message: string, cause?: unknown, details?: Record<string, unknown>): SnakepitError {
+    return new SnakepitError('transport_error', message, { cause, details });
+  },
+} as const;
