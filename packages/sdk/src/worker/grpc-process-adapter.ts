@@ -1,0 +1,58 @@
+/**
+ * Makes an adapter out of "a process that speaks the worker gRPC service": the adapter supplies
+ * the command line, this supplies spawning, private configuration, readiness, the gRPC client and
+ * stopping. The Python adapters are built on it; an adapter for another runtime is a few lines.
+ */
+import type { AdapterV1, AdapterWorkerV1, WorkerStartContext } from '../adapter.js';
+import { GrpcWorker } from './grpc-worker.js';
+import { WorkerProcess, type WorkerProcessSpec } from './worker-process.js';
+
+export interface GrpcProcessAdapterSettings {
+  /** Short name for logs, e.g. "python". */
+  name: string;
+  /** The command line of one worker. */
+  command(context: WorkerStartContext): WorkerProcessSpec | Promise<WorkerProcessSpec>;
+  /** Added to the configuration line the worker reads from stdin. */
+  config?(context: WorkerStartContext): Record<string, unknown>;
+  /** Appended to the startup error when the command itself cannot be run. */
+  missingRuntimeHint?: string;
+  /** Largest message either side sends or accepts. Default 256 MiB. */
+  maxMessageBytes?: number;
+  /** Log level the worker starts with. Default "info". */
+  logLevel?: string;
+}
+
+export const defaultMaxMessageBytes = 256 * 1024 * 1024;
+
+export function createGrpcProcessAdapter(settings: GrpcProcessAdapterSettings): AdapterV1 {
+  return {
+    specificationVersion: 'v1',
+    name: settings.name,
+    async doStartWorker(context: WorkerStartContext): Promise<AdapterWorkerV1> {
+      const spec = await settings.command(context);
+      const { process, ready } = await WorkerProcess.start({
+        workerId: context.workerId,
+        spec,
+        startupTimeoutMs: context.startupTimeoutMs,
+        signal: context.signal,
+        onLog: context.onLog,
+        ...(settings.missingRuntimeHint !== undefined ? { missingRuntimeHint: settings.missingRuntimeHint } : {}),
+        config: {
+          worker_id: context.workerId,
+          token: context.token,
+          host_address: context.hostAddress ?? null,
+          heartbeat: {
+            interval_ms: context.heartbeat.intervalMs,
+            timeout_ms: context.heartbeat.timeoutMs,
+            max_missed: context.heartbeat.maxMissed,
+          },
+          log_level: settings.logLevel ?? 'info',
+          max_message_bytes: settings.maxMessageBytes ?? defaultMaxMessageBytes,
+          ...settings.config?.(context),
+        },
+      });
+      const capacity = Number(ready.info.capacity ?? 1);
+      return new GrpcWorker(context.workerId, process, ready.port, context.token, capacity > 0 ? capacity : 1, ready.info);
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * A started worker process reached over gRPC (HTTP/2 on loopback). Translates pool calls into
+ * WorkerService calls and wire messages into plain values, and tells a dead worker apart from a
+ * failed call: a worker that dies mid-call shows up as a gRPC `Canceled`, so the process is
+ * consulted before an error is reported.
+ */
+import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import type { AdapterWorkerV1, CallContext, CallRequest, WorkerExitInfo } from '../adapter.js';
+import { errors, SnakepitError } from '../errors.js';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { ToolCallSchema } from '../gen/snakepit/bridge/v1/common_pb.js';
+import { WorkerService } from '../gen/snakepit/bridge/v1/worker_pb.js';
+import { toChunk } from '../payload/chunk.js';
+import type { Chunk } from '../types.js';
+import { fromToolError } from '../wire/tool-error.js';
+import { decodeToolValue, toChunkPayload } from '../wire/tool-value.js';
+import type { WorkerProcess } from './worker-process.js';
+
+/** How long to wait for the process to be seen dead after its call broke. */
+const exitGraceMs = 250;
+
+export const correlationHeader = 'x-snakepit-correlation-id';
+
+export class GrpcWorker implements AdapterWorkerV1 {
+  readonly pid: number;
+  readonly exited: Promise<WorkerExitInfo>;
+  private readonly client: Client<typeof WorkerService>;
+  private readonly authorization: string;
+
+  constructor(
+    readonly id: string,
+    private readonly process: WorkerProcess,
+    port: number,
+    token: string,
+    readonly capacity: number,
+    readonly info: Readonly<Record<string, unknown>>,
+  ) {
+    this.pid = process.pid;
+    this.exited = process.exited;
+    this.authorization = `Bearer ${token}`;
+    this.client = createClient(
+      WorkerService,
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, acceptCompression: [] }),
+    );
+  }
+
+  private callOptions(request: CallRequest, context: CallContext) {
+    return {
+      signal: context.signal,
+      timeoutMs: Math.max(1, context.deadline - Date.now()),
+      headers: { authorization: this.authorization, [correlationHeader]: request.correlationId },
+    };
+  }
+
+  private static message(request: CallRequest): { call: MessageInitShape<typeof ToolCallSchema> } {
+    return {
+      call: {
+        toolName: request.tool,
+        sessionId: request.sessionId ?? '',
+        jsonParameters: request.args.json,
+        binaryParameters: request.args.binary,
+        metadata: request.metadata ?? {},
+      },
+    };
+  }
+
+  async doExecute(request: CallRequest, context: CallContext): Promise<unknown> {
+    let response;
+    try {
+      response = await this.client.executeTool(GrpcWorker.message(request), this.callOptions(request, context));
+    } catch (error) {
+      throw await this.translate(error, request, context);
+    }
+    if (response.error) throw fromToolError(response.error, { tool: request.tool, workerId: this.id });
+    return decodeToolValue(response.result);
+  }
+
+  async *doStream(request: CallRequest, context: CallContext): AsyncIterable<Chunk> {
+    let sawFinal = false;
+    try {
+      for await (const response of this.client.executeStreamingTool(
+        GrpcWorker.message(request),
+        this.callOptions(request, context),
+      )) {
+        if (response.error) throw fromToolError(response.error, { tool: request.tool, workerId: this.id });
+        sawFinal = response.isFinal;
+        yield toChunk(toChunkPayload(response.data), response.isFinal, response.metadata);
+        if (sawFinal) return;
+      }
+    } catch (error) {
+      if (SnakepitError.isInstance(error)) throw error;
+      throw await this.translate(error, request, context);
+    }
+    if (!sawFinal) {
+      throw errors.transport(`stream of "${request.tool}" ended without a final chunk`, undefined, { workerId: this.id });
+    }
+  }
+
+  async doPing(timeoutMs: number): Promise<void> {
+    try {
+      await this.client.ping({ message: 'ping' }, { timeoutMs, headers: { authorization: this.authorization } });
+    } catch (error) {
+      throw errors.transport(`worker ${this.id} did not answer a ping within ${timeoutMs} ms`, error, { workerId: this.id });
+    }
+  }
+
+  async doBeginSession(sessionId: string): Promise<void> {
+    await this.client.beginSession({ sessionId }, { headers: { authorization: this.authorization } });
+  }
+
+  async doEndSession(sessionId: string): Promise<void> {
+    await this.client.endSession({ sessionId }, { headers: { authorization: this.authorization } });
+  }
+
+  async doStop(options: { graceMs: number }): Promise<void> {
+    await this.process.stop(options.graceMs);
+  }
+
+  private async translate(error: unknown, request: CallRequest, context: CallContext): Promise<SnakepitError> {
+    if (context.signal.aborted && SnakepitError.isInstance(context.signal.reason)) return context.signal.reason;
+    const connectError = ConnectError.from(error);
+    if (connectError.code === Code.DeadlineExceeded) {
+      return new SnakepitError('timeout', `call to "${request.tool}" exceeded its deadline`, {
+        details: { tool: request.tool, workerId: this.id },
+        cause: error,
+      });
+    }
+    const exit = await Promise.race([
+      this.process.exited,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), exitGraceMs).unref()),
+    ]);
+    if (exit !== undefined) return errors.workerExit(this.id, exit);
+    if (connectError.code === Code.Unauthenticated) {
+      return new SnakepitError('unauthenticated', connectError.rawMessage, { cause: error, details: { workerId: this.id } });
+    }
+    return errors.transport(`call to "${request.tool}" failed: ${connectError.rawMessage}`, error, {
+      workerId: this.id,
+      grpcCode: Code[connectError.code],
+    });
+  }
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// Idempotent set-up for a fresh clone: Node dependencies, the build, and a Python environment
+// (.venv) with grpcio and protobuf. Each step is skipped when already done; every failure says
+// exactly what is missing. Uses only Node built-ins, since it runs before `npm install`.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const venv = path.join(root, '.venv');
+const venvPython = path.join(venv, 'bin', 'python');
+const pythonModules = ['grpc', 'google.protobuf', 'pytest'];
+const quiet = process.argv.includes('--quiet');
+
+function say(message) {
+  if (!quiet) console.log(`[setup] ${message}`);
+}
+
+function fail(message) {
+  console.error(`[setup] ${message}`);
+  process.exit(1);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: options.capture ? 'pipe' : 'inherit', encoding: 'utf8', ...options });
+  return result.status === 0 && !result.error;
+}
+
+function canImport(python, modules) {
+  if (python.includes(path.sep) && !existsSync(python)) return false;
+  const code = modules.map((name) => `import ${name}`).join('; ');
+  return run(python, ['-c', code], { capture: true });
+}
+
+function nodeDependencies() {
+  const lock = readFileSync(path.join(root, 'package-lock.json'));
+  const digest = createHash('sha256').update(lock).digest('hex');
+  const stamp = path.join(root, 'node_modules', '.snakepit-setup');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
+  say('installing Node dependencies (npm ci)');
+  if (!run('npm', ['ci', '--no-audit', '--no-fund'])) fail('npm ci failed; see the output above.');
+  writeFileSync(stamp, digest);
+}
+
+function build() {
+  say('building packages');
+  if (!run(path.join(root, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--output-logs=errors-only'], {
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+  })) {
+    fail('the build failed; see the output above.');
+  }
+}
+
+function pythonFromPip() {
+  say('creating .venv and installing grpcio, protobuf and pytest with pip');
+  rmSync(venv, { recursive: true, force: true });
+  if (!run('python3', ['-m', 'venv', venv])) return false;
+  // Without retries a machine that cannot reach the package index fails in seconds, not minutes.
+  const env = { ...process.env, PIP_RETRIES: process.env.PIP_RETRIES ?? '0', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
+  return run(venvPython, ['-m', 'pip', 'install', '--quiet', 'grpcio', 'protobuf', 'pytest'], { env }) &&
+    canImport(venvPython, pythonModules);
+}
+
+function pythonFromDebian() {
+  const system = '/usr/bin/python3';
+  if (!canImport(system, pythonModules) && existsSync('/usr/bin/apt-get') && process.getuid?.() === 0) {
+    say('pip could not install them; installing Debian packages python3-grpcio python3-protobuf python3-pytest');
+    run('apt-get', ['install', '-y', '-q', 'python3-grpcio', 'python3-protobuf', 'python3-pytest', 'python3-venv'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    }) ||
+      (run('apt-get', ['update', '-q']) &&
+        run('apt-get', ['install', '-y', '-q', 'python3-grpcio', 'python3-protobuf', 'python3-pytest', 'python3-venv'], {
+          env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        }));
+  }
+  if (!canImport(system, pythonModules)) return false;
+  say('using Debian\'s Python packages through .venv (--system-site-packages)');
+  rmSync(venv, { recursive: true, force: true });
+  return run(system, ['-m', 'venv', '--system-site-packages', '--without-pip', venv]) && canImport(venvPython, pythonModules);
+}
+
+function pythonEnvironment() {
+  if (canImport(venvPython, pythonModules)) return;
+  if (!run('python3', ['--version'], { capture: true })) {
+    fail('python3 was not found. Install Python 3.9 or newer (e.g. `apt-get install python3 python3-venv`).');
+  }
+  if (pythonFromPip() || pythonFromDebian()) return;
+  fail(
+    'could not provide grpcio, protobuf and pytest for Python. Either make PyPI reachable and run ' +
+      '`python3 -m venv .venv && .venv/bin/pip install grpcio protobuf pytest`, or install Debian\'s ' +
+      '`python3-grpcio python3-protobuf python3-pytest python3-venv` and run this again.',
+  );
+}
+
+nodeDependencies();
+build();
+pythonEnvironment();
+say('ready');
