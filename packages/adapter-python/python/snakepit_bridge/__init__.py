@@ -1,0 +1,10 @@
+"""Python side of Snakepit for TypeScript: adapters run as warm gRPC workers driven by Node.
+
+Importing this package stays cheap and free of grpc, so adapter modules can be imported (and unit
+tested) without a gRPC runtime; only `snakepit_bridge.server` needs grpcio.
+"""
+
+from .base_adapter import BaseAdapter, tool
+from .session_context import SessionContext
+
+__all__ = ["BaseAdapter", "tool", "SessionContext"]

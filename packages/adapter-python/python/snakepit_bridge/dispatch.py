@@ -1,0 +1,189 @@
+"""From a `ToolCall` to a Python call: tool lookup, argument decoding and binding, invocation.
+
+Everything that can be refused is refused in `prepare()`, before any user code runs, as a
+`ToolCallError` (invalid_parameter / unknown_tool). `invoke()` then runs the tool: coroutine
+functions are awaited on the event loop (so cancelling the RPC really stops them), sync functions
+run in the executor so a long call never starves pings, and generator functions are only created
+(their bodies run later, item by item, in `streaming`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import json
+from concurrent.futures import Executor
+from typing import Any, Callable, Dict, List, Mapping
+
+from snakepit.bridge.v1 import common_pb2
+
+from .session_context import SessionContext
+from .tool_errors import ToolCallError, invalid_parameter, unknown_tool
+from .tool_registry import CONTEXT_PARAMETER, ToolEntry, discover_tools
+
+__all__ = ["Dispatcher", "PreparedCall", "decode_arguments", "spec_to_proto"]
+
+# How a prepared callable must be run.
+SYNC = "sync"
+ASYNC = "async"
+SYNC_GENERATOR = "sync_generator"
+ASYNC_GENERATOR = "async_generator"
+
+_EMPTY = inspect.Parameter.empty
+_NAMED_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _style_of(function: Callable[..., Any]) -> str:
+    if inspect.iscoroutinefunction(function):
+        return ASYNC
+    if inspect.isasyncgenfunction(function):
+        return ASYNC_GENERATOR
+    if inspect.isgeneratorfunction(function):
+        return SYNC_GENERATOR
+    return SYNC
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _decode_json(key: str, raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid_parameter(key, f"not valid UTF-8: {exc.reason} at byte {exc.start}") from None
+    try:
+        # NaN/Infinity are Python extensions, not JSON; Node never sends them.
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        raise invalid_parameter(key, f"invalid JSON: {exc}") from None
+
+
+def decode_arguments(call: common_pb2.ToolCall) -> Dict[str, Any]:
+    """Every parameter decoded up front: JSON documents parsed, binary values as bytes."""
+    arguments: Dict[str, Any] = {}
+    binary = call.binary_parameters
+    for key, raw in call.json_parameters.items():
+        if key in binary:
+            raise invalid_parameter(key, "present in both json_parameters and binary_parameters")
+        arguments[key] = _decode_json(key, raw)
+    for key, raw in binary.items():
+        arguments[key] = bytes(raw)
+    return arguments
+
+
+def _binding_error(entry: ToolEntry, kwargs: Mapping[str, Any], exc: TypeError) -> ToolCallError:
+    """Names the offending parameter; Signature.bind's own message does not always do so."""
+    parameters = entry.signature.parameters
+    for key in kwargs:
+        parameter = parameters.get(key)
+        if parameter is None and not entry.accepts_any_keyword:
+            return invalid_parameter(key, "unexpected parameter")
+        if parameter is not None and parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            return invalid_parameter(key, "positional-only parameter cannot be passed by name")
+    for parameter in parameters.values():
+        if parameter.default is _EMPTY and parameter.name not in kwargs and parameter.kind in _NAMED_KINDS:
+            return invalid_parameter(parameter.name, "missing required parameter")
+        if parameter.default is _EMPTY and parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            return invalid_parameter(parameter.name, "positional-only parameter cannot be passed by name")
+    return invalid_parameter("", str(exc))
+
+
+def spec_to_proto(spec: Mapping[str, Any]) -> common_pb2.ToolSpec:
+    """A spec dict (as returned by `BaseAdapter.get_tools()`) as a `ToolSpec` message."""
+    parameters = spec.get("parameters")
+    return common_pb2.ToolSpec(
+        name=str(spec.get("name", "")),
+        description=str(spec.get("description") or ""),
+        supports_streaming=bool(spec.get("supports_streaming", False)),
+        parameters_json=json.dumps(parameters if parameters is not None else [], default=str).encode("utf-8"),
+        metadata={str(k): str(v) for k, v in (spec.get("metadata") or {}).items()},
+    )
+
+
+class PreparedCall:
+    """A validated call: the tool and a zero-argument callable that runs it."""
+
+    __slots__ = ("tool_name", "style", "thunk")
+
+    def __init__(self, tool_name: str, style: str, thunk: Callable[[], Any]) -> None:
+        self.tool_name = tool_name
+        self.style = style
+        self.thunk = thunk
+
+
+class Dispatcher:
+    """Finds and runs the tools of one adapter instance.
+
+    The executor is injected so the same dispatcher serves process mode (one call at a time) and a
+    later threaded mode (many calls sharing a larger executor).
+    """
+
+    def __init__(self, adapter: Any, executor: Executor) -> None:
+        self._adapter = adapter
+        self._executor = executor
+        discovered = getattr(adapter, "_discovered_tools", None)
+        self._tools: Dict[str, ToolEntry] = discovered() if callable(discovered) else discover_tools(adapter)
+        self._styles = {name: _style_of(entry.function) for name, entry in self._tools.items()}
+        legacy = getattr(adapter, "execute_tool", None)
+        # Snakepit's legacy dispatcher: receives every name that is not a decorated tool.
+        self._legacy: Any = legacy if callable(legacy) and "execute_tool" not in self._tools else None
+        self._legacy_style = _style_of(legacy) if self._legacy is not None else SYNC
+
+    @property
+    def tool_names(self) -> List[str]:
+        return sorted(self._tools)
+
+    @property
+    def executor(self) -> Executor:
+        return self._executor
+
+    def describe(self) -> List[common_pb2.ToolSpec]:
+        """The adapter's `get_tools()` when it has one (so overrides can add legacy tools)."""
+        get_tools = getattr(self._adapter, "get_tools", None)
+        specs = get_tools() if callable(get_tools) else [entry.spec() for entry in self._tools.values()]
+        return [spec_to_proto(spec) for spec in specs if isinstance(spec, Mapping)]
+
+    def prepare(self, call: common_pb2.ToolCall, session: SessionContext) -> PreparedCall:
+        """Validates the call completely; raises ToolCallError when it must be refused."""
+        name = call.tool_name
+        entry = self._tools.get(name)
+        if entry is None and self._legacy is None:
+            raise unknown_tool(name, self._tools)
+        arguments = decode_arguments(call)
+        if entry is None:
+            thunk = functools.partial(self._legacy, name, arguments, session)
+            return PreparedCall(name, self._legacy_style, thunk)
+        if entry.takes_context:
+            if CONTEXT_PARAMETER in arguments:
+                raise invalid_parameter(CONTEXT_PARAMETER, "reserved for the session context of the call")
+            arguments[CONTEXT_PARAMETER] = session
+        try:
+            entry.signature.bind(**arguments)
+        except TypeError as exc:
+            raise _binding_error(entry, arguments, exc) from None
+        return PreparedCall(name, self._styles[name], functools.partial(entry.function, **arguments))
+
+    async def invoke(self, prepared: PreparedCall) -> Any:
+        """Runs the tool. The result may be a value, or a sync/async iterator for the caller to drain."""
+        style = prepared.style
+        if style == ASYNC:
+            result = await prepared.thunk()
+        elif style == SYNC:
+            result = await self.run_sync(prepared.thunk)
+        else:
+            # Creating a generator runs none of its body; streaming drives it item by item.
+            return prepared.thunk()
+        # A sync function may hand back an awaitable (wrapped coroutine functions, legacy adapters).
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def run_sync(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Runs a sync callable in the executor, inside a copy of the caller's context (session and
+        correlation id stay visible to the tool and to its log lines)."""
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._executor, functools.partial(context.run, function, *args))
