@@ -1,4 +1,4 @@
-export { pythonAdapter, createPythonServerAdapter, processMode, missingGrpcHint } from './python-adapter.js';
+export { pythonAdapter, createPythonServerAdapter, processMode, missingGrpcHint, threadLimitVariables } from './python-adapter.js';
 export type { PythonAdapterSettings, PythonServerMode } from './python-adapter.js';
 export { choosePythonInterpreter, type InterpreterChoice } from './python-interpreter.js';
 export { pythonPackageRoot } from './python-package-path.js';

@@ -26,19 +26,36 @@ export interface PythonAdapterSettings {
   maxMessageBytes?: number;
 }
 
-/** What the threaded adapter adds to the same process: its mode and server arguments. */
+/** What the threaded adapter changes in the same process: its name and server arguments. */
 export interface PythonServerMode {
   name: string;
   serverArgs: string[];
-  /** Environment defaults for this mode; the user's `env` wins. */
-  env: Record<string, string>;
 }
 
 export const processMode: PythonServerMode = {
   name: 'python',
   serverArgs: ['--mode', 'process'],
-  env: {},
 };
+
+/**
+ * Native thread pools (OpenMP, OpenBLAS, MKL, numexpr, Accelerate) default to one thread per core
+ * in every process. Parallelism already comes from the pool (process mode) or the worker's thread
+ * pool (threaded mode), so each library gets one thread unless the user's environment or the
+ * `env` option says otherwise.
+ */
+export const threadLimitVariables = [
+  'OMP_NUM_THREADS',
+  'OPENBLAS_NUM_THREADS',
+  'MKL_NUM_THREADS',
+  'NUMEXPR_NUM_THREADS',
+  'VECLIB_MAXIMUM_THREADS',
+] as const;
+
+function threadLimits(environment: NodeJS.ProcessEnv): Record<string, string> {
+  const limits: Record<string, string> = {};
+  for (const name of threadLimitVariables) if (environment[name] === undefined) limits[name] = '1';
+  return limits;
+}
 
 export const missingGrpcHint =
   'Install the Python dependencies into that interpreter: `python -m pip install grpcio protobuf` ' +
@@ -63,8 +80,8 @@ export function createPythonServerAdapter(settings: PythonAdapterSettings, mode:
         args: ['-u', '-m', 'snakepit_bridge.server', '--adapter', settings.adapter, '--control-fd', '3', ...mode.serverArgs],
         cwd,
         env: {
+          ...threadLimits(process.env),
           ...process.env,
-          ...mode.env,
           ...settings.env,
           PYTHONPATH: pythonPath,
           PYTHONUNBUFFERED: '1',

@@ -1,0 +1,1 @@
+export { threadedPythonAdapter, defaultThreadsPerWorker, type ThreadedPythonAdapterSettings } from './threaded-python-adapter.js';
