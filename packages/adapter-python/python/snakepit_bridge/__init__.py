@@ -4,7 +4,29 @@ Importing this package stays cheap and free of grpc, so adapter modules can be i
 tested) without a gRPC runtime; only `snakepit_bridge.server` needs grpcio.
 """
 
-from .base_adapter import BaseAdapter, tool
+from .base_adapter import BaseAdapter, ThreadSafeAdapter, thread_safe_method, tool
+from .host_errors import (
+    HostBridgeUnavailable,
+    HostToolError,
+    InvalidParameterError,
+    SessionNotFoundError,
+    SessionQuotaError,
+    SnakepitBridgeError,
+    UnknownHostToolError,
+)
 from .session_context import SessionContext
 
-__all__ = ["BaseAdapter", "tool", "SessionContext"]
+__all__ = [
+    "BaseAdapter",
+    "ThreadSafeAdapter",
+    "thread_safe_method",
+    "tool",
+    "SessionContext",
+    "SnakepitBridgeError",
+    "HostBridgeUnavailable",
+    "HostToolError",
+    "UnknownHostToolError",
+    "SessionQuotaError",
+    "SessionNotFoundError",
+    "InvalidParameterError",
+]

@@ -15,11 +15,12 @@ import functools
 import inspect
 import json
 from concurrent.futures import Executor
-from typing import Any, Callable, Dict, List, Mapping
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from snakepit.bridge.v1 import common_pb2
 
 from .session_context import SessionContext
+from .thread_safety import ThreadSafetyMonitor, declares_thread_safe
 from .tool_errors import ToolCallError, invalid_parameter, unknown_tool
 from .tool_registry import CONTEXT_PARAMETER, ToolEntry, discover_tools
 
@@ -117,13 +118,15 @@ class PreparedCall:
 class Dispatcher:
     """Finds and runs the tools of one adapter instance.
 
-    The executor is injected so the same dispatcher serves process mode (one call at a time) and a
-    later threaded mode (many calls sharing a larger executor).
+    The executor is injected so the same dispatcher serves process mode (one call at a time) and
+    threaded mode (many calls sharing a larger executor). With a `monitor` (--thread-safety-checks),
+    sync tools not marked thread-safe are watched for concurrent entry.
     """
 
-    def __init__(self, adapter: Any, executor: Executor) -> None:
+    def __init__(self, adapter: Any, executor: Executor, *, monitor: Optional[ThreadSafetyMonitor] = None) -> None:
         self._adapter = adapter
         self._executor = executor
+        self._monitor = monitor
         discovered = getattr(adapter, "_discovered_tools", None)
         self._tools: Dict[str, ToolEntry] = discovered() if callable(discovered) else discover_tools(adapter)
         self._styles = {name: _style_of(entry.function) for name, entry in self._tools.items()}
@@ -155,7 +158,7 @@ class Dispatcher:
         arguments = decode_arguments(call)
         if entry is None:
             thunk = functools.partial(self._legacy, name, arguments, session)
-            return PreparedCall(name, self._legacy_style, thunk)
+            return self._watched(name, self._legacy_style, thunk, declares_thread_safe(self._legacy))
         if entry.takes_context:
             if CONTEXT_PARAMETER in arguments:
                 raise invalid_parameter(CONTEXT_PARAMETER, "reserved for the session context of the call")
@@ -164,7 +167,21 @@ class Dispatcher:
             entry.signature.bind(**arguments)
         except TypeError as exc:
             raise _binding_error(entry, arguments, exc) from None
-        return PreparedCall(name, self._styles[name], functools.partial(entry.function, **arguments))
+        return self._watched(name, self._styles[name], functools.partial(entry.function, **arguments), entry.thread_safe)
+
+    def _watched(self, name: str, style: str, thunk: Callable[[], Any], thread_safe: bool) -> PreparedCall:
+        monitor = self._monitor
+        if monitor is not None and not thread_safe:
+            if style == SYNC:
+                thunk = monitor.guard_call(name, thunk)
+            elif style == SYNC_GENERATOR:
+                thunk = monitor.guard_stream(name, thunk)
+        return PreparedCall(name, style, thunk)
+
+    def after_call(self) -> None:
+        """Called when a call ends: the moment to notice imports a tool just made."""
+        if self._monitor is not None:
+            self._monitor.check_imports()
 
     async def invoke(self, prepared: PreparedCall) -> Any:
         """Runs the tool. The result may be a value, or a sync/async iterator for the caller to drain."""

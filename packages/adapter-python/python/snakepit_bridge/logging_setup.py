@@ -13,11 +13,13 @@ import sys
 from contextvars import ContextVar
 from typing import IO, Optional
 
-__all__ = ["correlation_id_var", "configure_logging", "JsonLineFormatter", "parse_level", "level_name"]
+__all__ = ["correlation_id_var", "trace_id_var", "configure_logging", "JsonLineFormatter", "parse_level", "level_name"]
 
 # Set for the duration of each call (one asyncio task per RPC; executor threads inherit it via
 # copy_context), so every log line emitted while serving a call carries the caller's id.
 correlation_id_var: ContextVar[Optional[str]] = ContextVar("snakepit_correlation_id", default=None)
+# The trace id of the call's W3C traceparent, when it sent one; logged as "trace_id".
+trace_id_var: ContextVar[Optional[str]] = ContextVar("snakepit_trace_id", default=None)
 
 _LEVELS_IN = {
     "trace": logging.DEBUG,
@@ -68,6 +70,9 @@ class JsonLineFormatter(logging.Formatter):
         correlation_id = correlation_id_var.get()
         if correlation_id:
             entry["correlation_id"] = correlation_id
+        trace_id = trace_id_var.get()
+        if trace_id:
+            entry["trace_id"] = trace_id
         tool = getattr(record, "tool", None)
         if tool is not None:
             entry["tool"] = str(tool)

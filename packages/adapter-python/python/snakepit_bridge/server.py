@@ -1,6 +1,7 @@
 """Worker entry point, started by Node:
 
-    python -u -m snakepit_bridge.server --adapter pkg.module.ClassName --control-fd 3 [--mode process]
+    python -u -m snakepit_bridge.server --adapter pkg.module.ClassName --control-fd 3 \
+        [--mode process | --mode threaded [--threads N]] [--thread-safety-checks]
 
 Protocol with the parent (see README/DESIGN): the first stdin line is the JSON config (the token
 never appears in argv); stdin then stays open and its EOF means the parent died. Exactly one JSON
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import json
 import logging
 import os
 import signal
@@ -22,21 +22,17 @@ import sys
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 from .control_channel import ControlChannel, StartupError
 from .logging_setup import configure_logging
 from .watchdog import start_stdin_watchdog
+from .worker_config import DEFAULT_MAX_MESSAGE_BYTES, WorkerConfig, read_config_line
 
-__all__ = ["main", "WorkerConfig", "EXIT_STARTUP_FAILED", "StartupError"]
+__all__ = ["main", "WorkerConfig", "EXIT_STARTUP_FAILED", "StartupError", "DEFAULT_MAX_MESSAGE_BYTES"]
 
 EXIT_STARTUP_FAILED = 3
-DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 STOP_GRACE_SECONDS = 2.0
-# Spare executor threads: a cancelled sync call keeps its thread until the function returns, and
-# must not delay the next call.
-SPARE_EXECUTOR_THREADS = 8
 INSTALL_HINT = "pip install grpcio protobuf"
 
 _log = logging.getLogger("snakepit_bridge.server")
@@ -53,8 +49,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--adapter", required=True, help="adapter class as package.module.ClassName")
     parser.add_argument("--control-fd", type=int, default=None, help="fd for the one readiness line")
     parser.add_argument("--mode", choices=("process", "threaded"), default="process")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--thread-safety-checks", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="threaded mode: calls run at once (default 4)")
+    parser.add_argument("--thread-safety-checks", action="store_true", help="warn about unsafe concurrent use")
     return parser.parse_args(argv)
 
 
@@ -72,61 +68,6 @@ def _control_fd_from_argv(argv: List[str]) -> Optional[int]:
             except ValueError:
                 return None
     return None
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    worker_id: str
-    token: str
-    host_address: Optional[str]
-    heartbeat: Optional[Dict[str, Any]]
-    log_level: str
-    max_message_bytes: int
-
-    @classmethod
-    def from_json(cls, line: bytes) -> "WorkerConfig":
-        try:
-            data = json.loads(line.decode("utf-8"))
-        except ValueError as exc:
-            raise StartupError(f"the config line on stdin is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise StartupError("the config line on stdin must be a JSON object")
-        token = data.get("token")
-        if not isinstance(token, str) or not token:
-            # Never serve unauthenticated.
-            raise StartupError("the config has no token")
-        max_bytes = data.get("max_message_bytes")
-        if max_bytes is None:
-            max_bytes = DEFAULT_MAX_MESSAGE_BYTES
-        if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
-            raise StartupError(f"max_message_bytes must be a positive integer, got {max_bytes!r}")
-        heartbeat = data.get("heartbeat")
-        return cls(
-            worker_id=str(data.get("worker_id") or ""),
-            token=token,
-            host_address=data.get("host_address") or None,
-            heartbeat=heartbeat if isinstance(heartbeat, dict) else None,
-            log_level=str(data.get("log_level") or "info"),
-            max_message_bytes=max_bytes,
-        )
-
-
-def read_config_line(fd: int = 0) -> bytes:
-    """Reads stdin up to the first newline with raw reads, so nothing is left in a Python buffer
-    for the watchdog to miss."""
-    chunks: List[bytes] = []
-    while True:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            if not chunks:
-                raise StartupError("stdin closed before the config line arrived")
-            break
-        newline = chunk.find(b"\n")
-        if newline >= 0:
-            chunks.append(chunk[:newline])
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def load_adapter_class(path: str) -> type:
@@ -152,7 +93,11 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
 
     from .dispatch import Dispatcher
     from .hooks import call_hook
+    from .host_link import HostLink
+    from .telemetry import load_tracing
+    from .thread_safety import ThreadSafetyMonitor
     from .worker_info import collect_worker_info
+    from .worker_mode import WorkerMode
     from .worker_service import WorkerService
 
     loop = asyncio.get_running_loop()
@@ -160,18 +105,31 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    if args.mode != "process":
-        raise NotImplementedError(f"--mode {args.mode} is not available in this version; use --mode process")
-    capacity = 1
-
-    adapter = load_adapter_class(args.adapter)()
+    mode = WorkerMode.from_args(args)
+    adapter_class = load_adapter_class(args.adapter)
+    # Before the adapter exists: refusing must not cost a model load.
+    mode.check_adapter(adapter_class, args.adapter)
+    adapter = adapter_class()
     # On the main thread: some libraries tie state to the thread that initialised them.
     await call_hook(adapter, "initialize")
 
-    executor = ThreadPoolExecutor(max_workers=capacity + SPARE_EXECUTOR_THREADS, thread_name_prefix="snakepit-tool")
-    dispatcher = Dispatcher(adapter, executor)
-    info = collect_worker_info(mode=args.mode, capacity=capacity, adapter=args.adapter)
-    service = WorkerService(adapter=adapter, dispatcher=dispatcher, token=config.token, info=worker_pb2.WorkerInfo(**info))
+    monitor = ThreadSafetyMonitor() if mode.thread_safety_checks else None
+    if monitor is not None:
+        monitor.check_imports()  # the adapter's own module-level imports
+    executor = ThreadPoolExecutor(max_workers=mode.executor_threads, thread_name_prefix="snakepit-tool")
+    dispatcher = Dispatcher(adapter, executor, monitor=monitor)
+    tracing = load_tracing()
+    host = HostLink.open(config, tracing) if config.host_address else None
+    info = collect_worker_info(mode=mode.name, capacity=mode.capacity, adapter=args.adapter)
+    service = WorkerService(
+        adapter=adapter,
+        dispatcher=dispatcher,
+        token=config.token,
+        info=worker_pb2.WorkerInfo(**info),
+        host=host.access if host is not None else None,
+        tracing=tracing,
+        admission_limit=mode.admission_limit,
+    )
 
     server = grpc.aio.server(
         options=[
@@ -180,6 +138,7 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
             # No other process may share this port.
             ("grpc.so_reuseport", 0),
         ]
+        # No maximum_concurrent_rpcs: a cap would refuse pings when the worker is busiest (worker_mode.py).
     )
     worker_pb2_grpc.add_WorkerServiceServicer_to_server(service, server)
     # Loopback only: the worker trusts nothing but its parent on this host.
@@ -187,8 +146,13 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
     if not port:  # older grpcio returns 0 instead of raising
         raise RuntimeError("could not bind a port on 127.0.0.1")
     await server.start()
+    if host is not None:
+        await host.register_tools(dispatcher.describe)
     control.ready(port, info)
-    _log.info("worker %s ready on 127.0.0.1:%d (adapter %s)", config.worker_id, port, args.adapter)
+    _log.info("worker %s ready on 127.0.0.1:%d (adapter %s, %s mode, capacity %d)",
+              config.worker_id, port, args.adapter, mode.name, mode.capacity)
+    if host is not None:
+        host.start_heartbeat(config.heartbeat)
 
     await stop.wait()
     _log.info("stopping (signal received)")
@@ -197,6 +161,8 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
         await call_hook(adapter, "cleanup")
     except Exception:
         _log.error("adapter cleanup() raised", exc_info=True)
+    if host is not None:
+        await host.close()
     return _shutdown_executor(executor, timeout=1.0)
 
 

@@ -1,18 +1,23 @@
-"""The per-call context handed to tools: who is calling, for which session, and whether to stop.
+"""The per-call context handed to tools: who is calling, for which session, whether to stop, and
+the way back to the host (host tools and session state).
 
 One `SessionContext` is created for every WorkerService call. It is published through a
 `ContextVar`, so `BaseAdapter.session_context` returns the right object even when many calls run
 at once (threaded mode) and inside executor threads (sync tools run under `copy_context()`).
 
-Host-bridge features (host tools, session state) will be added to this class in a later
-milestone; until then it deliberately offers nothing that would only pretend to work.
+Host calls come in two flavours (see host_access.py for why): blocking ones for sync tools
+(`call_host_tool`, `list_host_tools`, `state.get/set/delete`) and coroutines for async tools
+(`call_host_tool_async`, `list_host_tools_async`, `state.get_async/...`). Without a host bridge
+they raise `HostBridgeUnavailable`.
 """
 
 from __future__ import annotations
 
 import threading
 from contextvars import ContextVar
-from typing import Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
+
+from .host_access import HostAccess, SessionState, require_host
 
 __all__ = ["SessionContext", "current_session_context"]
 
@@ -20,20 +25,31 @@ __all__ = ["SessionContext", "current_session_context"]
 class SessionContext:
     """What a tool knows about the call it is serving."""
 
-    __slots__ = ("session_id", "correlation_id", "metadata", "_cancelled")
+    __slots__ = ("session_id", "correlation_id", "metadata", "traceparent", "tracestate", "_cancelled", "_host", "_state")
 
     def __init__(
         self,
         session_id: Optional[str] = None,
         correlation_id: Optional[str] = None,
         metadata: Optional[Mapping[str, str]] = None,
+        *,
+        host: Optional[HostAccess] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
     ) -> None:
         # The wire uses "" for "no session"; Python code should see None instead.
         self.session_id: Optional[str] = session_id or None
         self.correlation_id: Optional[str] = correlation_id or None
         self.metadata: Dict[str, str] = dict(metadata or {})
+        # W3C trace context of the caller, when the Node side sent one.
+        self.traceparent: Optional[str] = traceparent or None
+        self.tracestate: Optional[str] = tracestate or None
         # A threading.Event, not an asyncio one: sync tools poll it from executor threads.
         self._cancelled = threading.Event()
+        self._host = host
+        self._state: Optional[SessionState] = None
+
+    # -- cancellation ------------------------------------------------------------------------
 
     def is_cancelled(self) -> bool:
         """True once the caller went away (cancel or deadline); cooperative tools should stop."""
@@ -43,11 +59,71 @@ class SessionContext:
         """Called by the bridge when the call is cancelled. Tools do not call this."""
         self._cancelled.set()
 
+    # -- host bridge -------------------------------------------------------------------------
+
+    @property
+    def host_available(self) -> bool:
+        """True when host tools and session state can be used from this call."""
+        return self._host is not None
+
+    def host_access(self, api: str) -> HostAccess:
+        """Bridge-internal: the host access, or HostBridgeUnavailable naming the API used."""
+        return require_host(self._host, api)
+
+    def call_host_tool(self, name: str, /, **arguments: Any) -> Any:
+        """Runs a host (Node) tool and returns its result as plain Python values.
+
+        Blocks until the host answers: for sync tools. In an async tool use
+        `await context.call_host_tool_async(...)`. bytes arguments travel raw and binary results
+        come back as bytes. Raises UnknownHostToolError, HostToolError, HostBridgeUnavailable,
+        InvalidParameterError (a value that cannot be sent, refused before sending).
+        """
+        host = self.host_access("call_host_tool")
+        headers = host.headers(self)
+        return host.run_blocking(
+            lambda: host.client.execute_tool(name, arguments, session_id=self.session_id, headers=headers),
+            "call_host_tool",
+            self.is_cancelled,
+        )
+
+    async def call_host_tool_async(self, name: str, /, **arguments: Any) -> Any:
+        """The awaitable form of `call_host_tool`, for async tools."""
+        host = self.host_access("call_host_tool_async")
+        return await host.run_async(
+            host.client.execute_tool(name, arguments, session_id=self.session_id, headers=host.headers(self))
+        )
+
+    def call_elixir_tool(self, name: str, /, **arguments: Any) -> Any:
+        """Snakepit's name for `call_host_tool`, kept so existing adapters run unchanged."""
+        return self.call_host_tool(name, **arguments)
+
+    async def call_elixir_tool_async(self, name: str, /, **arguments: Any) -> Any:
+        return await self.call_host_tool_async(name, **arguments)
+
+    def list_host_tools(self) -> List[Dict[str, Any]]:
+        """The host tools exposed to Python: [{"name", "description", "parameters", "metadata"}]. Blocks."""
+        host = self.host_access("list_host_tools")
+        headers = host.headers(self)
+        return host.run_blocking(lambda: host.client.list_tools(self.session_id, headers), "list_host_tools", self.is_cancelled)
+
+    async def list_host_tools_async(self) -> List[Dict[str, Any]]:
+        host = self.host_access("list_host_tools_async")
+        return await host.run_async(host.client.list_tools(self.session_id, host.headers(self)))
+
+    @property
+    def state(self) -> SessionState:
+        """The host-side state of this call's session: `get(key, default)`, `set(key, value)`,
+        `delete(key)`, and `*_async` variants for async tools."""
+        if self._state is None:
+            self._state = SessionState(self)
+        return self._state
+
     def __repr__(self) -> str:
         # Metadata values may be sensitive; only their keys are shown.
         return (
             f"SessionContext(session_id={self.session_id!r}, correlation_id={self.correlation_id!r}, "
-            f"metadata_keys={sorted(self.metadata)!r}, cancelled={self.is_cancelled()})"
+            f"metadata_keys={sorted(self.metadata)!r}, cancelled={self.is_cancelled()}, "
+            f"host_available={self.host_available})"
         )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterable, Optional
 
 from snakepit.bridge.v1 import common_pb2
 
+from .host_errors import SnakepitBridgeError
 from .type_names import qualified_type_name
 
 __all__ = ["ToolCallError", "invalid_parameter", "unknown_tool", "error_kind", "exception_to_tool_error"]
@@ -101,10 +102,14 @@ def exception_to_tool_error(exc: BaseException) -> common_pb2.ToolError:
     # An empty message (e.g. `raise RuntimeError()`) would read as nothing on the Node side.
     message = str(exc) or python_type
     formatted = "".join(traceback.format_exception(type(exc), exc, _user_traceback(exc.__traceback__)))
+    details: Dict[str, Any] = {"kind": error_kind(exc)}
+    if isinstance(exc, SnakepitBridgeError):
+        # A host-bridge failure the tool let escape: Node can branch on the host's code.
+        details["host_error_code"] = exc.code
     return common_pb2.ToolError(
         code="python_error",
         message=message,
         python_type=python_type,
         traceback=formatted,
-        details_json=_details({"kind": error_kind(exc)}),
+        details_json=_details(details),
     )

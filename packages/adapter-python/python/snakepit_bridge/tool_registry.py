@@ -33,6 +33,8 @@ class ToolMeta:
     parameters: Optional[Any] = None
     # Snakepit compatibility: accepted and reported in the spec's metadata.
     required_variables: List[str] = field(default_factory=list)
+    # May run on several threads at once (threaded mode); only --thread-safety-checks reads it.
+    thread_safe: bool = False
 
 
 @overload
@@ -46,6 +48,7 @@ def tool(
     parameters: Optional[Any] = None,
     name: Optional[str] = None,
     required_variables: Optional[List[str]] = None,
+    thread_safe: bool = False,
 ) -> Callable[[F], F]: ...
 
 
@@ -55,10 +58,12 @@ def tool(
     parameters: Optional[Any] = None,
     name: Optional[str] = None,
     required_variables: Optional[List[str]] = None,
+    thread_safe: bool = False,
 ) -> Any:
     """Marks an adapter method as a tool. Works bare (`@tool`) and called (`@tool(...)`).
 
     The description defaults to the method's docstring; the name to the method's name.
+    `thread_safe=True` says the tool may run on several threads at once (threaded mode).
     """
     if callable(description):
         return tool()(description)
@@ -71,6 +76,7 @@ def tool(
             supports_streaming=supports_streaming,
             parameters=parameters,
             required_variables=list(required_variables or []),
+            thread_safe=thread_safe,
         )
         setattr(func, _META_ATTRIBUTE, meta)
         return func
@@ -91,6 +97,7 @@ class ToolEntry:
     accepts_any_keyword: bool
     parameters: Any
     metadata: Dict[str, str]
+    thread_safe: bool = False
 
     def spec(self) -> Dict[str, Any]:
         """The JSON-able description returned by `BaseAdapter.get_tools()` and DescribeTools."""
@@ -176,6 +183,10 @@ def discover_tools(adapter: Any) -> Dict[str, ToolEntry]:
             meta.supports_streaming or inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function)
         )
         metadata = {"required_variables": ",".join(meta.required_variables)} if meta.required_variables else {}
+        # @thread_safe_method (Snakepit's marker) counts like @tool(thread_safe=True).
+        thread_safe = meta.thread_safe or getattr(function, "__thread_safe__", False) is True
+        if thread_safe:
+            metadata["thread_safe"] = "true"
         entries[name] = ToolEntry(
             name=name,
             description=meta.description,
@@ -188,5 +199,6 @@ def discover_tools(adapter: Any) -> Dict[str, ToolEntry]:
             ),
             parameters=meta.parameters if meta.parameters is not None else describe_parameters(signature),
             metadata=metadata,
+            thread_safe=thread_safe,
         )
     return entries

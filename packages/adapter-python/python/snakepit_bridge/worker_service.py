@@ -1,8 +1,10 @@
 """The WorkerService servicer: authentication, per-call context, and the six RPCs.
 
 Every RPC runs in its own asyncio task (grpc.aio creates one per call), and each task has its own
-copy of the contextvars, so the session context and correlation id set here never leak between
-calls and need no reset.
+copy of the contextvars, so the session context, correlation id and trace id set here never leak
+between calls and need no reset.
+
+Logging while serving names the tool, never argument values: arguments may hold anything.
 
 Tool failures are data (`ToolError` in the response), never gRPC errors: the only status codes
 this servicer produces are UNAUTHENTICATED, and INTERNAL when a session hook fails.
@@ -14,7 +16,7 @@ import asyncio
 import hmac
 import logging
 import time
-from typing import Any, AsyncIterator, Optional
+from typing import Any, AsyncIterator, Callable, NamedTuple, Optional
 
 import grpc
 
@@ -22,23 +24,41 @@ from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
 
 from .dispatch import Dispatcher
 from .encoding import encode_value
-from .type_names import qualified_type_name
+from .host_access import CORRELATION_HEADER, HostAccess
 from .hooks import call_hook
-from .logging_setup import correlation_id_var
+from .logging_setup import correlation_id_var, trace_id_var
 from .session_context import SessionContext, set_current_session_context
 from .streaming import DEFAULT_QUEUE_SIZE, ChunkStream, collect_items, error_chunk
+from .telemetry import NO_TRACING, TRACEPARENT_HEADER, TRACESTATE_HEADER, ToolSpan, Tracing, trace_id_of
 from .tool_errors import ToolCallError, exception_to_tool_error
+from .type_names import qualified_type_name
 
 __all__ = ["WorkerService", "AUTHORIZATION_HEADER", "CORRELATION_HEADER"]
 
 AUTHORIZATION_HEADER = "authorization"
-CORRELATION_HEADER = "x-snakepit-correlation-id"
 
 _log = logging.getLogger("snakepit_bridge.worker")
 
 
+class CallHeaders(NamedTuple):
+    correlation_id: Optional[str]
+    traceparent: Optional[str]
+    tracestate: Optional[str]
+
+
+_NO_HEADERS = CallHeaders(None, None, None)
+
+
+def _no_release(*_: Any) -> None:
+    pass
+
+
 class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
-    """Serves one adapter instance. `info` is the WorkerInfo announced at readiness."""
+    """Serves one adapter instance. `info` is the WorkerInfo announced at readiness.
+
+    `host`: the host bridge handed to tools through their SessionContext (None: no host).
+    `admission_limit`: how many tool calls may run at once (threaded mode); None: no limit.
+    """
 
     def __init__(
         self,
@@ -48,39 +68,85 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         token: str,
         info: worker_pb2.WorkerInfo,
         stream_queue_size: int = DEFAULT_QUEUE_SIZE,
+        host: Optional[HostAccess] = None,
+        tracing: Tracing = NO_TRACING,
+        admission_limit: Optional[int] = None,
     ) -> None:
         self._adapter = adapter
         self._dispatcher = dispatcher
         self._expected_authorization = f"Bearer {token}".encode("utf-8")
         self._info = info
         self._stream_queue_size = stream_queue_size
+        self._host = host
+        self._tracing = tracing
+        # FIFO: asyncio.Semaphore wakes waiters in arrival order. Cancelling a waiting or running
+        # call (deadline, client gone) releases its place at once.
+        self._admission = asyncio.Semaphore(admission_limit) if admission_limit else None
 
     # -- per-call plumbing -------------------------------------------------------------------
 
-    async def _authenticate(self, context: grpc.aio.ServicerContext) -> Optional[str]:
-        """Aborts with UNAUTHENTICATED unless the bearer token matches; returns the correlation id.
+    async def _authenticate(self, context: grpc.aio.ServicerContext) -> CallHeaders:
+        """Aborts with UNAUTHENTICATED unless the bearer token matches; returns the call's
+        correlation and trace headers.
 
         One pass over the metadata, no interceptor: this runs on every call.
         """
         authorization: Optional[str] = None
-        correlation_id: Optional[str] = None
+        correlation_id = traceparent = tracestate = None
         for key, value in context.invocation_metadata() or ():
             if key == AUTHORIZATION_HEADER:
                 authorization = value
             elif key == CORRELATION_HEADER:
                 correlation_id = value
+            elif key == TRACEPARENT_HEADER:
+                traceparent = value
+            elif key == TRACESTATE_HEADER:
+                tracestate = value
         presented = authorization.encode("utf-8") if isinstance(authorization, str) else b""
         # Constant-time comparison: the token is the pool's only secret.
         if not hmac.compare_digest(presented, self._expected_authorization):
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid authorization token")
-        if correlation_id:
-            correlation_id_var.set(correlation_id)
-        return correlation_id
+        if correlation_id is None and traceparent is None:
+            return _NO_HEADERS
+        return CallHeaders(correlation_id or None, traceparent or None, tracestate or None)
 
-    def _begin_call(self, call: Any, correlation_id: Optional[str]) -> SessionContext:
-        session = SessionContext(call.session_id, correlation_id, call.metadata)
+    def _begin_call(self, call: Any, headers: CallHeaders) -> SessionContext:
+        if headers.correlation_id:
+            correlation_id_var.set(headers.correlation_id)
+        trace_id = trace_id_of(headers.traceparent)
+        if trace_id:
+            trace_id_var.set(trace_id)
+        session = SessionContext(
+            call.session_id,
+            headers.correlation_id,
+            call.metadata,
+            host=self._host,
+            traceparent=headers.traceparent,
+            tracestate=headers.tracestate,
+        )
         set_current_session_context(session)
         return session
+
+    async def _admit(self, context: grpc.aio.ServicerContext) -> Callable[[], None]:
+        """Takes one of the worker's call slots (threaded mode); returns its idempotent release.
+
+        The slot is also released when the RPC ends: a cancelled streaming handler may not be
+        resumed (and so not reach its `finally`) until it is garbage collected.
+        """
+        admission = self._admission
+        if admission is None:
+            return _no_release
+        await admission.acquire()
+        released = False
+
+        def release(*_: Any) -> None:
+            nonlocal released
+            if not released:
+                released = True
+                admission.release()
+
+        context.add_done_callback(release)
+        return release
 
     # -- RPCs --------------------------------------------------------------------------------
 
@@ -91,9 +157,17 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def ExecuteTool(
         self, request: worker_pb2.ExecuteToolRequest, context: grpc.aio.ServicerContext
     ) -> worker_pb2.ExecuteToolResponse:
-        correlation_id = await self._authenticate(context)
+        headers = await self._authenticate(context)
         call = request.call
-        session = self._begin_call(call, correlation_id)
+        session = self._begin_call(call, headers)
+        release = await self._admit(context)
+        try:
+            with self._tracing.span(call.tool_name, session.session_id, headers.traceparent, headers.tracestate) as span:
+                return await self._execute(call, session, span)
+        finally:
+            release()
+
+    async def _execute(self, call: Any, session: SessionContext, span: ToolSpan) -> worker_pb2.ExecuteToolResponse:
         started = time.perf_counter()
         _log.debug("call start: %s", call.tool_name, extra={"tool": call.tool_name})
         outcome = "error"
@@ -106,9 +180,11 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             return response
         except ToolCallError as refused:
             outcome = refused.code
+            span.fail(refused)
             return worker_pb2.ExecuteToolResponse(error=refused.to_proto())
         except asyncio.CancelledError:
             # Deadline or client cancel: async tools got the CancelledError; sync tools see the flag.
+            # The span ends without an error: the caller chose to stop.
             outcome = "cancelled"
             session.mark_cancelled()
             raise
@@ -116,8 +192,11 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             raise
         except BaseException as exc:  # SystemExit from a tool is reported, not obeyed
             outcome = qualified_type_name(type(exc))
+            span.fail(exc)
             return worker_pb2.ExecuteToolResponse(error=exception_to_tool_error(exc))
         finally:
+            self._dispatcher.after_call()
+            # The tool name and outcome only: argument values never reach the logs.
             _log.debug(
                 "call end: %s (%s, %.1f ms)",
                 call.tool_name,
@@ -129,9 +208,24 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def ExecuteStreamingTool(
         self, request: worker_pb2.ExecuteStreamingToolRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[worker_pb2.ExecuteStreamingToolResponse]:
-        correlation_id = await self._authenticate(context)
+        headers = await self._authenticate(context)
         call = request.call
-        session = self._begin_call(call, correlation_id)
+        session = self._begin_call(call, headers)
+        release = await self._admit(context)
+        try:
+            with self._tracing.span(call.tool_name, session.session_id, headers.traceparent, headers.tracestate) as span:
+                chunks = self._stream(call, session, span, context)
+                try:
+                    async for chunk in chunks:
+                        yield chunk
+                finally:
+                    await chunks.aclose()
+        finally:
+            release()
+
+    async def _stream(
+        self, call: Any, session: SessionContext, span: ToolSpan, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[worker_pb2.ExecuteStreamingToolResponse]:
         started = time.perf_counter()
         _log.debug("stream start: %s", call.tool_name, extra={"tool": call.tool_name})
         try:
@@ -139,6 +233,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
                 prepared = self._dispatcher.prepare(call, session)
                 result = await self._dispatcher.invoke(prepared)
             except ToolCallError as refused:
+                span.fail(refused)
                 yield worker_pb2.ExecuteStreamingToolResponse(is_final=True, error=refused.to_proto())
                 return
             except asyncio.CancelledError:
@@ -147,6 +242,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
+                span.fail(exc)
                 yield error_chunk(exc)
                 return
             chunks = ChunkStream(
@@ -155,8 +251,11 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             # Stops the producer as soon as the RPC ends (cancel, deadline), wherever this task was.
             context.add_done_callback(lambda _context: chunks.abandon())
             async for chunk in chunks:
+                if chunk.HasField("error"):
+                    span.fail(_StreamFailure(chunk.error.python_type, chunk.error.message))
                 yield chunk
         finally:
+            self._dispatcher.after_call()
             _log.debug(
                 "stream end: %s (%.1f ms)",
                 call.tool_name,
@@ -193,3 +292,10 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             detail = f"{name} raised {qualified_type_name(type(exc))}: {exc}"
             await context.abort(grpc.StatusCode.INTERNAL, detail)
 
+
+class _StreamFailure(Exception):
+    """A stream's failure as recorded on its span: the producer's exception was already turned
+    into the final chunk's ToolError, so the span gets its type and message."""
+
+    def __init__(self, python_type: str, message: str) -> None:
+        super().__init__(f"{python_type}: {message}" if python_type else message)

@@ -74,19 +74,37 @@ async def wait_until(predicate: Any, timeout: float = 2.0, interval: float = 0.0
 
 
 @contextlib.asynccontextmanager
-async def serving(adapter: Any, *, token: str = TOKEN) -> AsyncIterator[Tuple[Any, Any]]:
-    """An in-process grpc.aio server for `adapter` and a stub connected to it."""
+async def serving(
+    adapter: Any,
+    *,
+    token: str = TOKEN,
+    host_address: Optional[str] = None,
+    tracing: Any = None,
+    monitor: Any = None,
+    admission_limit: Optional[int] = None,
+) -> AsyncIterator[Tuple[Any, Any]]:
+    """An in-process grpc.aio server for `adapter` and a stub connected to it.
+
+    With `host_address`, tools reach that host bridge through their SessionContext.
+    """
     import grpc
 
     from snakepit.bridge.v1 import worker_pb2_grpc
     from snakepit_bridge.dispatch import Dispatcher
+    from snakepit_bridge.host_access import HostAccess
+    from snakepit_bridge.host_client import HostClient
+    from snakepit_bridge.telemetry import NO_TRACING
     from snakepit_bridge.worker_info import collect_worker_info
     from snakepit_bridge.worker_service import WorkerService
 
+    tracing = tracing or NO_TRACING
     executor = new_executor()
-    dispatcher = Dispatcher(adapter, executor)
+    dispatcher = Dispatcher(adapter, executor, monitor=monitor)
+    client = HostClient(host_address, token, max_message_bytes=64 * 1024 * 1024) if host_address else None
+    host = HostAccess(client, asyncio.get_running_loop(), tracing) if client is not None else None
     info = worker_pb2.WorkerInfo(**collect_worker_info(mode="process", capacity=1, adapter="tests.Adapter"))
-    service = WorkerService(adapter=adapter, dispatcher=dispatcher, token=token, info=info)
+    service = WorkerService(adapter=adapter, dispatcher=dispatcher, token=token, info=info, host=host, tracing=tracing,
+                            admission_limit=admission_limit)
     server = grpc.aio.server()
     worker_pb2_grpc.add_WorkerServiceServicer_to_server(service, server)
     port = server.add_insecure_port("127.0.0.1:0")
@@ -97,4 +115,14 @@ async def serving(adapter: Any, *, token: str = TOKEN) -> AsyncIterator[Tuple[An
     finally:
         await channel.close()
         await server.stop(0)
+        if client is not None:
+            await client.close()
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+def execute(stub: Any, call: common_pb2.ToolCall, metadata: Any = AUTH, **kwargs: Any) -> Any:
+    return stub.ExecuteTool(worker_pb2.ExecuteToolRequest(call=call), metadata=metadata, **kwargs)
+
+
+def stream(stub: Any, call: common_pb2.ToolCall, metadata: Any = AUTH, **kwargs: Any) -> Any:
+    return stub.ExecuteStreamingTool(worker_pb2.ExecuteStreamingToolRequest(call=call), metadata=metadata, **kwargs)

@@ -13,16 +13,20 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import namedtuple
 from typing import Any, AsyncIterator, Dict, Iterator, List
 
 from ..base_adapter import BaseAdapter, tool
 from ..session_context import SessionContext
+from .showcase_host import HostBridgeTools
 
 _log = logging.getLogger("showcase")
 
-# Per-worker state, observable through counter_value / cancelled_count / stream_state.
+# Per-worker state, observable through counter_value / cancelled_count / stream_state. Guarded by
+# _state_lock so the threaded showcase can share it across threads.
+_state_lock = threading.Lock()
 counters: Dict[str, int] = {}
 cancelled: Dict[str, int] = {}
 produced: Dict[str, int] = {}
@@ -65,10 +69,11 @@ class Opaque:
 
 
 def _count_cancelled(name: str) -> None:
-    cancelled[name] = cancelled.get(name, 0) + 1
+    with _state_lock:
+        cancelled[name] = cancelled.get(name, 0) + 1
 
 
-class ShowcaseAdapter(BaseAdapter):
+class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
     # -- basics ----------------------------------------------------------------------------
 
     @tool(description="Liveness check: returns pong and the worker pid.")
@@ -231,8 +236,9 @@ class ShowcaseAdapter(BaseAdapter):
 
     @tool(description="Increments a per-worker counter and returns its new value.")
     def counter(self, name: str = "default", increment: int = 1) -> Dict[str, Any]:
-        counters[name] = counters.get(name, 0) + increment
-        return {"name": name, "value": counters[name]}
+        with _state_lock:
+            counters[name] = counters.get(name, 0) + increment
+            return {"name": name, "value": counters[name]}
 
     @tool(description="A counter's current value.")
     def counter_value(self, name: str = "default") -> Dict[str, Any]:
@@ -254,6 +260,11 @@ class ShowcaseAdapter(BaseAdapter):
         child = subprocess.Popen(["sleep", str(seconds)], stdin=subprocess.DEVNULL)
         _grandchildren.append(child)
         return {"pid": child.pid}
+
+    @tool(description="Prints the message with print() (stdout, or stderr when stream is 'stderr').")
+    def print_message(self, message: str, stream: str = "stdout") -> bool:
+        print(message, file=sys.stderr if stream == "stderr" else sys.stdout, flush=True)
+        return True
 
     @tool(description="Logs the message through logging.getLogger('showcase').")
     def log_message(self, message: str, level: str = "info") -> bool:

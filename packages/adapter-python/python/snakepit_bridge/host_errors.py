@@ -1,0 +1,112 @@
+"""Exceptions raised to tool code by host-bridge calls (`context.call_host_tool`, `context.state`).
+
+Each class carries the snakepit error `code` the host reported (the same codes the Node side uses),
+a `message` and `details`. Free of grpc imports, so adapters can catch them in unit tests that
+run without a gRPC runtime.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional
+
+__all__ = [
+    "SnakepitBridgeError",
+    "HostBridgeUnavailable",
+    "HostToolError",
+    "UnknownHostToolError",
+    "SessionQuotaError",
+    "SessionNotFoundError",
+    "InvalidParameterError",
+    "QUOTA_CODES",
+    "bridge_error",
+]
+
+QUOTA_CODES = frozenset({"session_quota_exceeded", "session_entry_quota_exceeded", "global_entry_quota_exceeded"})
+
+
+class SnakepitBridgeError(Exception):
+    """Base of every host-bridge failure. `code` is a snakepit error code (e.g. "unauthenticated")."""
+
+    code: str = "internal"
+
+    def __init__(self, message: str, *, code: Optional[str] = None, details: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.details: Dict[str, Any] = dict(details or {})
+
+
+class HostBridgeUnavailable(SnakepitBridgeError):
+    """No host bridge is configured for this worker (e.g. started by hand, or the pool runs none),
+    the context belongs to no call, or the host could not be reached."""
+
+    code = "host_bridge_unavailable"
+
+
+class HostToolError(SnakepitBridgeError):
+    """The host tool ran and threw; `message` is the host's message."""
+
+    code = "host_tool_error"
+
+    @property
+    def tool(self) -> Optional[str]:
+        tool = self.details.get("tool")
+        return tool if isinstance(tool, str) else None
+
+
+class UnknownHostToolError(SnakepitBridgeError):
+    """No host tool of that name is exposed to Python; `available` lists the ones that are."""
+
+    code = "unknown_tool"
+
+    def __init__(self, message: str, *, code: Optional[str] = None, details: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__(message, code=code, details=details)
+        available = self.details.get("available")
+        self.available: List[str] = [str(name) for name in available] if isinstance(available, list) else []
+
+
+class SessionQuotaError(SnakepitBridgeError):
+    """A session, per-session entry or global entry quota of the host's session store is full.
+    `code` tells which: session_quota_exceeded, session_entry_quota_exceeded or
+    global_entry_quota_exceeded."""
+
+    code = "session_quota_exceeded"
+
+
+class SessionNotFoundError(SnakepitBridgeError):
+    """The call's session does not exist on the host (never created, deleted or expired), or the
+    call has no session at all."""
+
+    code = "session_not_found"
+
+
+class InvalidParameterError(SnakepitBridgeError, ValueError):
+    """A value cannot be sent (refused before sending, naming the key), or the host refused one."""
+
+    code = "invalid_parameter"
+
+
+def _unknown_tool_message(message: str, details: Mapping[str, Any]) -> str:
+    available = details.get("available")
+    if isinstance(available, list) and "available" not in message:
+        listing = ", ".join(str(name) for name in available) or "(none)"
+        return f"{message}; available host tools: {listing}"
+    return message
+
+
+def bridge_error(code: str, message: str, details: Optional[Mapping[str, Any]] = None) -> SnakepitBridgeError:
+    """The exception for a snakepit error code reported by the host."""
+    details = dict(details or {})
+    if code == "unknown_tool":
+        return UnknownHostToolError(_unknown_tool_message(message, details), details=details)
+    if code == "host_tool_error":
+        return HostToolError(message, details=details)
+    if code in QUOTA_CODES:
+        return SessionQuotaError(message, code=code, details=details)
+    if code == "session_not_found":
+        return SessionNotFoundError(message, details=details)
+    if code == "invalid_parameter":
+        return InvalidParameterError(message, details=details)
+    return SnakepitBridgeError(message, code=code or "internal", details=details)
+

@@ -1,0 +1,65 @@
+"""Process mode and threaded mode: one server, two strategies.
+
+Everything else — the gRPC server, the servicer, dispatch, streaming, host bridge, heartbeat,
+readiness, watchdog and shutdown — is shared; a mode only decides these numbers and one rule:
+
+| | process | threaded |
+|---|---|---|
+| capacity (announced in WorkerInfo) | 1 | `--threads N` (default 4) |
+| executor threads | 1 + 8 spare | N + 8 spare |
+| tool calls admitted at once | all that arrive (the pool sends one) | N; more wait in FIFO order |
+| adapter must declare `__thread_safe__ = True` | no | yes, checked before it is created |
+
+Spare threads: a cancelled sync call keeps its thread until the function returns (Python cannot
+interrupt it) while its capacity is already handed back to the pool, so the next calls must find
+free threads. In threaded mode the admission limit, not the executor size, keeps the worker at N
+concurrent calls. Pings, DescribeTools and session notices are never limited (the gRPC server has
+no `maximum_concurrent_rpcs`: a cap would refuse the pool's liveness pings exactly when the worker
+is busiest).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Optional
+
+from .control_channel import StartupError
+from .thread_safety import check_thread_safe_adapter
+
+__all__ = ["WorkerMode", "DEFAULT_THREADS", "SPARE_EXECUTOR_THREADS"]
+
+DEFAULT_THREADS = 4
+SPARE_EXECUTOR_THREADS = 8
+
+
+@dataclass(frozen=True)
+class WorkerMode:
+    name: str
+    capacity: int
+    # None: no limit in the worker (the pool sends at most `capacity` calls).
+    admission_limit: Optional[int]
+    thread_safety_checks: bool
+
+    @property
+    def executor_threads(self) -> int:
+        return self.capacity + SPARE_EXECUTOR_THREADS
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "WorkerMode":
+        checks = bool(getattr(args, "thread_safety_checks", False))
+        threads = getattr(args, "threads", None)
+        if args.mode == "process":
+            if threads is not None:
+                raise StartupError("--threads only applies to --mode threaded")
+            return cls(name="process", capacity=1, admission_limit=None, thread_safety_checks=checks)
+        if threads is None:
+            threads = DEFAULT_THREADS
+        if threads < 1:
+            raise StartupError(f"--threads must be at least 1, got {threads}")
+        return cls(name="threaded", capacity=threads, admission_limit=threads, thread_safety_checks=checks)
+
+    def check_adapter(self, adapter_class: type, adapter_path: str) -> None:
+        """Refuses an adapter this mode cannot serve; called before the adapter is created."""
+        if self.name == "threaded":
+            check_thread_safe_adapter(adapter_class, adapter_path)
