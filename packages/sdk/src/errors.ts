@@ -110,4 +110,93 @@ export const errors = {
   transport(message: string, cause?: unknown, details?: Record<string, unknown>): SnakepitError {
     return new SnakepitError('transport_error', message, { cause, details });
   },
+  workerUnresponsive(workerId: string, missedHeartbeats: number): SnakepitError {
+    return new SnakepitError(
+      'worker_unresponsive',
+      `worker ${workerId} stopped answering heartbeats (${missedHeartbeats} missed) and was replaced`,
+      { details: { workerId, missedHeartbeats } },
+    );
+  },
+  /** The pool has no ready worker and its latest start attempts failed; carries the last start error's text. */
+  noWorkerCouldStart(lastError: SnakepitError): SnakepitError {
+    return new SnakepitError('startup_failed', `no worker could start: ${lastError.message}`, {
+      details: { ...lastError.details },
+      cause: lastError,
+      ...(lastError.pythonType !== undefined ? { pythonType: lastError.pythonType } : {}),
+      ...(lastError.pythonTraceback !== undefined ? { pythonTraceback: lastError.pythonTraceback } : {}),
+    });
+  },
+  unknownTool(tool: string): SnakepitError {
+    return new SnakepitError('unknown_tool', `no tool named "${tool}"`, { details: { tool } });
+  },
+  /** An adapter broke its contract by failing with something other than a SnakepitError. */
+  adapterFailure(operation: string, cause: unknown): SnakepitError {
+    const text = cause instanceof Error ? cause.message : String(cause);
+    return new SnakepitError('internal', `adapter failed during ${operation}: ${text}`, {
+      details: { operation },
+      cause,
+    });
+  },
+} as const;
+
+/**
+ * Factories for sessions, host tools and the host bridge. A separate object (rather than more
+ * entries in `errors`) so this file can grow by appending only.
+ */
+export const hostErrors = {
+  sessionQuotaExceeded(limit: number, current: number): SnakepitError {
+    return new SnakepitError('session_quota_exceeded', `session quota exceeded: ${current} of ${limit} sessions in use`, {
+      details: { limit, current },
+    });
+  },
+  sessionEntryQuotaExceeded(sessionId: string, limit: number, current: number): SnakepitError {
+    return new SnakepitError(
+      'session_entry_quota_exceeded',
+      `session "${sessionId}" holds ${current} of ${limit} state entries; delete one before adding another`,
+      { details: { sessionId, limit, current } },
+    );
+  },
+  globalEntryQuotaExceeded(limit: number, current: number): SnakepitError {
+    return new SnakepitError('global_entry_quota_exceeded', `global entry quota exceeded: ${current} of ${limit} entries in use`, {
+      details: { limit, current },
+    });
+  },
+  sessionNotFound(sessionId: string): SnakepitError {
+    return new SnakepitError('session_not_found', `no session "${sessionId}" (never created, deleted, or expired)`, {
+      details: { sessionId },
+    });
+  },
+  sessionStoreClosed(): SnakepitError {
+    return new SnakepitError('pool_closed', 'the session store is closed');
+  },
+  toolRegistrationFailed(name: string, reason: string, message: string): SnakepitError {
+    return new SnakepitError('tool_registration_failed', message, { details: { name, reason } });
+  },
+  /** Worded like the Python dispatcher's unknown_tool, so both sides read the same. */
+  unknownHostTool(tool: string, available: string[]): SnakepitError {
+    const listing = available.length > 0 ? available.join(', ') : '(none)';
+    return new SnakepitError('unknown_tool', `unknown host tool "${tool}"; available host tools: ${listing}`, {
+      details: { tool, available },
+    });
+  },
+  hostToolFailed(tool: string, cause: unknown): SnakepitError {
+    const text = cause instanceof Error ? cause.message : String(cause);
+    const errorName = cause instanceof Error ? cause.name : typeof cause;
+    return new SnakepitError('host_tool_error', text === '' ? `host tool "${tool}" failed` : text, {
+      details: { tool, errorName },
+      cause,
+    });
+  },
+  hostToolResultUnencodable(tool: string, reason: string, cause?: unknown): SnakepitError {
+    return new SnakepitError('host_tool_error', `host tool "${tool}" returned a value that cannot be sent: ${reason}`, {
+      details: { tool, reason },
+      cause,
+    });
+  },
+  unauthenticated(): SnakepitError {
+    return new SnakepitError('unauthenticated', 'missing or invalid authorization token');
+  },
+  internal(message: string, cause?: unknown): SnakepitError {
+    return new SnakepitError('internal', message, { cause });
+  },
 } as const;

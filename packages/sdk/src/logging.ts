@@ -1,0 +1,143 @@
+/**
+ * The logger seam. Its shape is pino's (level methods taking `(fields, message)` plus `child`), so a
+ * pino logger plugs in unchanged; without one the sdk stays silent unless `SNAKEPIT_LOG_LEVEL` asks
+ * for JSON lines on stderr. The sdk never hands a payload to a logger: values are summarised first.
+ */
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export type LogFunction = (fields: Record<string, unknown>, message?: string) => void;
+
+export interface Logger {
+  trace: LogFunction;
+  debug: LogFunction;
+  info: LogFunction;
+  warn: LogFunction;
+  error: LogFunction;
+  fatal: LogFunction;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export const logLevels: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+const severity: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+function ignore(): void {}
+
+export const silentLogger: Logger = {
+  trace: ignore,
+  debug: ignore,
+  info: ignore,
+  warn: ignore,
+  error: ignore,
+  fatal: ignore,
+  child: () => silentLogger,
+};
+
+export function isLogLevel(value: unknown): value is LogLevel {
+  return typeof value === 'string' && (logLevels as readonly string[]).includes(value);
+}
+
+/** Errors become plain objects (JSON.stringify drops their fields); cycles and BigInts cannot break a line. */
+function safeReplacer(): (key: string, value: unknown) => unknown {
+  const seen = new WeakSet<object>();
+  return (_key, value) => {
+    if (typeof value === 'bigint') return value.toString();
+    if (value instanceof Error) {
+      const described: Record<string, unknown> = { type: value.name, message: value.message };
+      const code = (value as { code?: unknown }).code;
+      if (code !== undefined) described.code = code;
+      const details = (value as { details?: unknown }).details;
+      if (details !== undefined) described.details = details;
+      if (value.cause !== undefined) described.cause = value.cause;
+      return described;
+    }
+    if (typeof value === 'object' && value !== null) {
+      if (seen.has(value)) return '[Circular]';
+      seen.add(value);
+    }
+    return value;
+  };
+}
+
+/** One log record as one JSON line: time, level, msg, then bindings and fields. */
+export function formatLogLine(level: LogLevel, message: string | undefined, fields: Record<string, unknown>): string {
+  const record = { time: new Date().toISOString(), level, msg: message ?? '', ...fields };
+  try {
+    return JSON.stringify(record, safeReplacer());
+  } catch {
+    return JSON.stringify({ time: record.time, level, msg: message ?? '', unserializable: true });
+  }
+}
+
+export interface JsonLoggerOptions {
+  /** Lowest level written; 'silent' writes nothing. */
+  level: LogLevel | 'silent';
+  /** Where each line goes. Default: process.stderr. */
+  write?: (line: string) => void;
+  bindings?: Record<string, unknown>;
+}
+
+export function createJsonLogger(options: JsonLoggerOptions): Logger {
+  if (options.level === 'silent') return silentLogger;
+  const threshold = severity[options.level];
+  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const make = (bindings: Record<string, unknown>): Logger => {
+    const method =
+      (level: LogLevel): LogFunction =>
+      (fields, message) => {
+        if (severity[level] < threshold) return;
+        write(formatLogLine(level, message, { ...bindings, ...fields }));
+      };
+    return {
+      trace: method('trace'),
+      debug: method('debug'),
+      info: method('info'),
+      warn: method('warn'),
+      error: method('error'),
+      fatal: method('fatal'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return make(options.bindings ?? {});
+}
+
+/**
+ * Wraps a user-supplied logger so that a logger which throws can never break the pool (a throw
+ * inside a promise callback would otherwise become an unhandled rejection).
+ */
+export function guardLogger(logger: Logger): Logger {
+  if (logger === silentLogger) return logger;
+  const method =
+    (level: LogLevel): LogFunction =>
+    (fields, message) => {
+      try {
+        logger[level](fields, message);
+      } catch {
+        // Logging is best effort.
+      }
+    };
+  return {
+    trace: method('trace'),
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    fatal: method('fatal'),
+    child: (bindings) => {
+      try {
+        return guardLogger(logger.child(bindings));
+      } catch {
+        return silentLogger;
+      }
+    },
+  };
+}
+
+/** The default logger: silent, unless SNAKEPIT_LOG_LEVEL names a level (or "silent"). */
+export function loggerFromEnvironment(environment: NodeJS.ProcessEnv = process.env): Logger {
+  const requested = environment.SNAKEPIT_LOG_LEVEL?.trim().toLowerCase();
+  if (requested === undefined || requested === '' || requested === 'silent') return silentLogger;
+  const level = requested === 'warning' ? 'warn' : requested;
+  return createJsonLogger({ level: isLogLevel(level) ? level : 'info', bindings: { name: 'snakepit' } });
+}

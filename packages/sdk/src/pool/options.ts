@@ -1,0 +1,241 @@
+/**
+ * Pool options: defaults in one place, and validation that names the offending option, so a typo
+ * or a nonsensical value fails at `createPool` instead of surfacing as odd behaviour under load.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { AdapterV1, HeartbeatSettings } from '../adapter.js';
+import { errors } from '../errors.js';
+import { loggerFromEnvironment, type Logger } from '../logging.js';
+import type { AffinityMode, CallOptions } from '../types.js';
+
+export interface RestartBackoffOptions {
+  /** Delay before the first restart. Default 100. */
+  initialMs: number;
+  /** Largest delay. Default 10000. */
+  maxMs: number;
+  /** Growth per consecutive failure. Default 2. */
+  multiplier: number;
+  /** Random spread as a fraction of the delay (0.2 = ±20%), so workers do not restart in lockstep. Default 0.2. */
+  jitter: number;
+  /** A worker that stays up this long resets its seat's backoff. Default 30000. */
+  resetAfterMs: number;
+}
+
+export interface PoolOptions {
+  adapter: AdapterV1;
+  size?: number;
+  maxQueue?: number;
+  queueTimeoutMs?: number;
+  timeoutMs?: number;
+  streamTimeoutMs?: number;
+  affinity?: AffinityMode;
+  startupConcurrency?: number;
+  startupTimeoutMs?: number;
+  maxRequestsPerWorker?: number;
+  workerTtlMs?: number;
+  restartBackoff?: Partial<RestartBackoffOptions>;
+  heartbeat?: Partial<HeartbeatSettings>;
+  shutdownTimeoutMs?: number;
+  dataDir?: string;
+  logger?: Logger;
+}
+
+export interface ResolvedPoolOptions {
+  adapter: AdapterV1;
+  size: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  timeoutMs: number;
+  streamTimeoutMs: number;
+  affinity: AffinityMode;
+  startupConcurrency: number;
+  startupTimeoutMs: number;
+  maxRequestsPerWorker: number;
+  workerTtlMs: number;
+  restartBackoff: RestartBackoffOptions;
+  heartbeat: HeartbeatSettings;
+  shutdownTimeoutMs: number;
+  dataDir: string;
+  logger: Logger;
+}
+
+/** setTimeout fires at once beyond this, so no finite duration may exceed it. */
+export const maxTimerMs = 2 ** 31 - 1;
+
+export const affinityModes: readonly AffinityMode[] = ['hint', 'strict-queue', 'strict-fail-fast'];
+
+export const defaultRestartBackoff: RestartBackoffOptions = {
+  initialMs: 100,
+  maxMs: 10_000,
+  multiplier: 2,
+  jitter: 0.2,
+  resetAfterMs: 30_000,
+};
+
+export const defaultHeartbeat: HeartbeatSettings = { intervalMs: 2_000, timeoutMs: 10_000, maxMissed: 3 };
+
+const knownOptions = new Set<string>([
+  'adapter',
+  'size',
+  'maxQueue',
+  'queueTimeoutMs',
+  'timeoutMs',
+  'streamTimeoutMs',
+  'affinity',
+  'startupConcurrency',
+  'startupTimeoutMs',
+  'maxRequestsPerWorker',
+  'workerTtlMs',
+  'restartBackoff',
+  'heartbeat',
+  'shutdownTimeoutMs',
+  'dataDir',
+  'logger',
+]);
+
+interface NumberRule {
+  integer?: boolean;
+  /** Smallest accepted value (inclusive). */
+  min: number;
+  /** Accept Infinity ("no limit"). */
+  infinite?: boolean;
+}
+
+function numberOption(name: string, value: unknown, fallback: number, rule: NumberRule): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value)) throw errors.invalidParameter(name, 'must be a number');
+  if (value === Infinity) {
+    if (rule.infinite) return value;
+    throw errors.invalidParameter(name, 'must be finite');
+  }
+  if (!Number.isFinite(value)) throw errors.invalidParameter(name, 'must be finite');
+  if (rule.integer && !Number.isInteger(value)) throw errors.invalidParameter(name, 'must be an integer');
+  if (value < rule.min) throw errors.invalidParameter(name, `must be at least ${rule.min}`);
+  if (!rule.integer && value > maxTimerMs) throw errors.invalidParameter(name, `must be at most ${maxTimerMs} ms`);
+  return value;
+}
+
+function durationOption(name: string, value: unknown, fallback: number, infinite = false): number {
+  return numberOption(name, value, fallback, { min: 1, infinite });
+}
+
+function objectOption(name: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw errors.invalidParameter(name, 'must be an object');
+  }
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) throw errors.invalidParameter(`${name}.${key}`, 'is not a known option');
+  }
+  return value as Record<string, unknown>;
+}
+
+function affinityOption(name: string, value: unknown, fallback: AffinityMode): AffinityMode {
+  if (value === undefined) return fallback;
+  if (!(affinityModes as readonly unknown[]).includes(value)) {
+    throw errors.invalidParameter(name, `must be one of ${affinityModes.map((mode) => `'${mode}'`).join(', ')}`);
+  }
+  return value as AffinityMode;
+}
+
+function isAdapter(value: unknown): value is AdapterV1 {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as AdapterV1).specificationVersion === 'v1' &&
+    typeof (value as AdapterV1).doStartWorker === 'function'
+  );
+}
+
+function isLogger(value: unknown): value is Logger {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'child'].every((key) => typeof candidate[key] === 'function');
+}
+
+export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
+  if (typeof options !== 'object' || options === null) throw errors.invalidParameter('options', 'must be an object');
+  for (const key of Object.keys(options)) {
+    if (!knownOptions.has(key)) throw errors.invalidParameter(key, 'is not a known pool option');
+  }
+  if (!isAdapter(options.adapter)) {
+    throw errors.invalidParameter('adapter', "must be an adapter implementing specificationVersion 'v1'");
+  }
+  if (options.logger !== undefined && !isLogger(options.logger)) {
+    throw errors.invalidParameter('logger', 'must have trace/debug/info/warn/error/fatal and child methods');
+  }
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) {
+    throw errors.invalidParameter('dataDir', 'must be a non-empty path');
+  }
+
+  const size = numberOption('size', options.size, os.availableParallelism(), { integer: true, min: 1 });
+  const backoff = objectOption('restartBackoff', options.restartBackoff, Object.keys(defaultRestartBackoff));
+  const heartbeat = objectOption('heartbeat', options.heartbeat, Object.keys(defaultHeartbeat));
+  const restartBackoff: RestartBackoffOptions = {
+    initialMs: numberOption('restartBackoff.initialMs', backoff.initialMs, defaultRestartBackoff.initialMs, { min: 0 }),
+    maxMs: numberOption('restartBackoff.maxMs', backoff.maxMs, defaultRestartBackoff.maxMs, { min: 0 }),
+    multiplier: numberOption('restartBackoff.multiplier', backoff.multiplier, defaultRestartBackoff.multiplier, {
+      min: 1,
+      integer: false,
+    }),
+    jitter: numberOption('restartBackoff.jitter', backoff.jitter, defaultRestartBackoff.jitter, { min: 0 }),
+    resetAfterMs: durationOption('restartBackoff.resetAfterMs', backoff.resetAfterMs, defaultRestartBackoff.resetAfterMs),
+  };
+  if (restartBackoff.jitter > 1) throw errors.invalidParameter('restartBackoff.jitter', 'must be between 0 and 1');
+  if (restartBackoff.maxMs < restartBackoff.initialMs) {
+    throw errors.invalidParameter('restartBackoff.maxMs', 'must be at least restartBackoff.initialMs');
+  }
+
+  return {
+    adapter: options.adapter,
+    size,
+    maxQueue: numberOption('maxQueue', options.maxQueue, 1000, { integer: true, min: 0, infinite: true }),
+    queueTimeoutMs: durationOption('queueTimeoutMs', options.queueTimeoutMs, 5_000, true),
+    timeoutMs: durationOption('timeoutMs', options.timeoutMs, 30_000),
+    streamTimeoutMs: durationOption('streamTimeoutMs', options.streamTimeoutMs, 300_000),
+    affinity: affinityOption('affinity', options.affinity, 'hint'),
+    startupConcurrency: numberOption('startupConcurrency', options.startupConcurrency, size, { integer: true, min: 1 }),
+    startupTimeoutMs: durationOption('startupTimeoutMs', options.startupTimeoutMs, 30_000),
+    maxRequestsPerWorker: numberOption('maxRequestsPerWorker', options.maxRequestsPerWorker, Infinity, {
+      integer: true,
+      min: 1,
+      infinite: true,
+    }),
+    workerTtlMs: durationOption('workerTtlMs', options.workerTtlMs, Infinity, true),
+    restartBackoff,
+    heartbeat: {
+      intervalMs: durationOption('heartbeat.intervalMs', heartbeat.intervalMs, defaultHeartbeat.intervalMs),
+      timeoutMs: durationOption('heartbeat.timeoutMs', heartbeat.timeoutMs, defaultHeartbeat.timeoutMs),
+      maxMissed: numberOption('heartbeat.maxMissed', heartbeat.maxMissed, defaultHeartbeat.maxMissed, { integer: true, min: 1 }),
+    },
+    shutdownTimeoutMs: durationOption('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000),
+    dataDir: options.dataDir ?? path.join(os.tmpdir(), 'snakepit-ts'),
+    logger: options.logger ?? loggerFromEnvironment(),
+  };
+}
+
+export interface ResolvedCallOptions {
+  timeoutMs: number;
+  affinity: AffinityMode;
+  signal: AbortSignal | undefined;
+}
+
+/** Per-call options, checked on every call: cheap checks only. */
+export function resolveCallOptions(
+  tool: unknown,
+  options: CallOptions | undefined,
+  defaults: { timeoutMs: number; affinity: AffinityMode },
+): ResolvedCallOptions {
+  if (typeof tool !== 'string' || tool === '') throw errors.invalidParameter('tool', 'must be a non-empty string');
+  if (options === undefined) return { timeoutMs: defaults.timeoutMs, affinity: defaults.affinity, signal: undefined };
+  if (typeof options !== 'object' || options === null) throw errors.invalidParameter('options', 'must be an object');
+  const timeoutMs = options.timeoutMs === undefined ? defaults.timeoutMs : durationOption('timeoutMs', options.timeoutMs, 0);
+  const affinity = options.affinity === undefined ? defaults.affinity : affinityOption('affinity', options.affinity, 'hint');
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw errors.invalidParameter('signal', 'must be an AbortSignal');
+  if (options.sessionId !== undefined && (typeof options.sessionId !== 'string' || options.sessionId === '')) {
+    throw errors.invalidParameter('sessionId', 'must be a non-empty string');
+  }
+  return { timeoutMs, affinity, signal };
+}

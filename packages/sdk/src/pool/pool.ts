@@ -1,0 +1,371 @@
+/**
+ * `createPool`: the public face of the pool. It validates and encodes each call before anything is
+ * queued, hands it to the scheduler, and owns the pool's lifecycle (readiness, stats, close).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { CallRequest } from '../adapter.js';
+import { errors, type SnakepitError } from '../errors.js';
+import { guardLogger, type Logger } from '../logging.js';
+import { encodeArguments } from '../payload/arguments.js';
+import { PoolTelemetry, type HistogramSummary, type PoolCounters } from '../telemetry.js';
+import type { CallOptions, Chunk, ChunkCallback, ToolArguments } from '../types.js';
+import { UnaryCall, type CallHost } from './call.js';
+import { PoolEventEmitter, type PoolEventListener, type PoolEventName } from './events.js';
+import { maxTimerMs, resolveCallOptions, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
+import { OrphanRegistry, reapOrphans } from './orphan-registry.js';
+import { Scheduler } from './scheduler.js';
+import { StreamCall } from './stream-call.js';
+import { WorkerSupervisor } from './worker-supervisor.js';
+import type { WorkerInfo } from './worker-slot.js';
+
+export interface CloseOptions {
+  /** Cancel calls in flight at once instead of letting them finish. Default false. */
+  force?: boolean;
+  /** Bound for the whole close. Default: the pool's `shutdownTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+export interface PoolStats {
+  workers: { total: number; ready: number; busy: number; starting: number };
+  queueLength: number;
+  inFlight: number;
+  counters: PoolCounters;
+  runTimeMs: HistogramSummary;
+  waitTimeMs: HistogramSummary;
+}
+
+export interface Pool extends AsyncDisposable {
+  /** Resolves once a worker is ready; rejects with `startup_failed` once every initial worker failed to start. */
+  ready(): Promise<void>;
+  execute(tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown>;
+  executeStream(tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk>;
+  executeStream(tool: string, args: ToolArguments | undefined, onChunk: ChunkCallback, options?: CallOptions): Promise<void>;
+  executeInSession(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown>;
+  executeInSessionStream(
+    sessionId: string,
+    tool: string,
+    args?: ToolArguments,
+    options?: CallOptions,
+  ): AsyncIterableIterator<Chunk>;
+  executeInSessionStream(
+    sessionId: string,
+    tool: string,
+    args: ToolArguments | undefined,
+    onChunk: ChunkCallback,
+    options?: CallOptions,
+  ): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
+  stats(): PoolStats;
+  listWorkers(): WorkerInfo[];
+  on<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this;
+  off<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this;
+  once<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export function createPool(options: PoolOptions): Pool {
+  return new WorkerPool(resolvePoolOptions(options));
+}
+
+/** A stream refused before it was sent (bad arguments or options): its first `next()` rejects. */
+function refusedStream(error: SnakepitError): AsyncIterableIterator<Chunk> {
+  let reported = false;
+  const iterator: AsyncIterableIterator<Chunk> = {
+    next: () => {
+      if (reported) return Promise.resolve({ done: true, value: undefined });
+      reported = true;
+      return Promise.reject(error);
+    },
+    return: (value?: unknown) => {
+      reported = true;
+      return Promise.resolve({ done: true, value } as IteratorResult<Chunk>);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+async function consumeWithCallback(stream: AsyncIterableIterator<Chunk>, onChunk: ChunkCallback): Promise<void> {
+  for await (const chunk of stream) {
+    if ((await onChunk(chunk)) === 'halt') break;
+  }
+}
+
+function withinMs(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, Math.min(ms, maxTimerMs)));
+    void work.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+class WorkerPool implements Pool {
+  private readonly logger: Logger;
+  private readonly events: PoolEventEmitter;
+  private readonly telemetry = new PoolTelemetry();
+  private readonly scheduler: Scheduler;
+  private readonly supervisor: WorkerSupervisor;
+  private readonly registry: OrphanRegistry;
+  private readonly callHost: CallHost;
+  private callNumber = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readyWaiters: Array<{ resolve(): void; reject(error: SnakepitError): void }> = [];
+  private drainWaiter: (() => void) | undefined;
+
+  constructor(private readonly options: ResolvedPoolOptions) {
+    const logger = guardLogger(options.logger);
+    this.logger = logger;
+    const events = new PoolEventEmitter(logger);
+    this.events = events;
+    const telemetry = this.telemetry;
+    // Before our own workers exist, so a pid of ours is never mistaken for an orphan's.
+    reapOrphans(options.dataDir, logger);
+    this.registry = new OrphanRegistry(options.dataDir, logger);
+    const scheduler = new Scheduler({
+      events,
+      telemetry,
+      logger,
+      maxQueue: options.maxQueue,
+      queueTimeoutMs: options.queueTimeoutMs,
+      refusal: () => this.refusal(),
+      dispatched: (slot) => this.supervisor.dispatched(slot),
+      workerReportedDead: (slot) => this.supervisor.workerReportedDead(slot),
+      drained: (slot) => this.supervisor.drained(slot),
+    });
+    this.scheduler = scheduler;
+    this.callHost = {
+      events,
+      telemetry,
+      leaveQueue: (call, reason) => scheduler.leaveQueue(call, reason),
+      release: (slot, call, error) => scheduler.release(slot, call, error),
+      callSettled: () => {
+        if (this.drainWaiter !== undefined && telemetry.inFlight === 0) this.drainWaiter();
+      },
+    };
+    // HOST BRIDGE (later issue): start the bridge server here and resolve with its address; workers
+    // wait for it before starting, and shutdown() stops it after the workers are gone.
+    const hostAddress = Promise.resolve<string | undefined>(undefined);
+    this.supervisor = new WorkerSupervisor({
+      options,
+      events,
+      telemetry,
+      logger,
+      scheduler,
+      registry: this.registry,
+      token: randomBytes(32).toString('hex'),
+      hostAddress,
+      readinessChanged: () => this.readinessChanged(),
+    });
+    // On a later tick, so listeners attached right after createPool see the first spawns.
+    queueMicrotask(() => {
+      if (!this.closed) this.supervisor.start();
+    });
+  }
+
+  ready(): Promise<void> {
+    if (this.closed) return Promise.reject(errors.poolClosed());
+    if (this.scheduler.readyWorkers.length > 0) return Promise.resolve();
+    const failure = this.supervisor.startupFailure();
+    if (failure !== undefined) return Promise.reject(errors.noWorkerCouldStart(failure));
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  execute(tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown> {
+    let call: UnaryCall;
+    try {
+      call = this.createCall(UnaryCall, tool, args, options, this.options.timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.scheduler.submit(call);
+    return call.promise;
+  }
+
+  executeStream(tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk>;
+  executeStream(tool: string, args: ToolArguments | undefined, onChunk: ChunkCallback, options?: CallOptions): Promise<void>;
+  executeStream(
+    tool: string,
+    args?: ToolArguments,
+    optionsOrCallback?: CallOptions | ChunkCallback,
+    callbackOptions?: CallOptions,
+  ): AsyncIterableIterator<Chunk> | Promise<void> {
+    if (typeof optionsOrCallback === 'function') {
+      return consumeWithCallback(this.openStream(tool, args, callbackOptions), optionsOrCallback);
+    }
+    return this.openStream(tool, args, optionsOrCallback);
+  }
+
+  executeInSession(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown> {
+    return this.execute(tool, args, { ...options, sessionId });
+  }
+
+  executeInSessionStream(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk>;
+  executeInSessionStream(
+    sessionId: string,
+    tool: string,
+    args: ToolArguments | undefined,
+    onChunk: ChunkCallback,
+    options?: CallOptions,
+  ): Promise<void>;
+  executeInSessionStream(
+    sessionId: string,
+    tool: string,
+    args?: ToolArguments,
+    optionsOrCallback?: CallOptions | ChunkCallback,
+    callbackOptions?: CallOptions,
+  ): AsyncIterableIterator<Chunk> | Promise<void> {
+    if (typeof optionsOrCallback === 'function') {
+      return this.executeStream(tool, args, optionsOrCallback, { ...callbackOptions, sessionId });
+    }
+    return this.executeStream(tool, args, { ...optionsOrCallback, sessionId });
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.closing !== undefined) {
+      // A later forced close cuts short the drain of an earlier graceful one.
+      if (options.force === true) this.drainWaiter?.();
+      return this.closing;
+    }
+    let timeoutMs = this.options.shutdownTimeoutMs;
+    if (options.timeoutMs !== undefined) {
+      if (typeof options.timeoutMs !== 'number' || !(options.timeoutMs > 0) || options.timeoutMs > maxTimerMs) {
+        return Promise.reject(errors.invalidParameter('timeoutMs', `must be a number of ms between 1 and ${maxTimerMs}`));
+      }
+      timeoutMs = options.timeoutMs;
+    }
+    this.closed = true;
+    this.closing = this.shutdown(options.force === true, timeoutMs);
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  stats(): PoolStats {
+    let ready = 0;
+    let busy = 0;
+    let starting = 0;
+    for (const slot of this.supervisor.slots) {
+      if (slot.state === 'starting') starting += 1;
+      else if (slot.state === 'ready') ready += 1;
+      if (slot.calls.size > 0) busy += 1;
+    }
+    return {
+      workers: { total: this.supervisor.slots.size, ready, busy, starting },
+      queueLength: this.scheduler.queueLength,
+      inFlight: this.telemetry.inFlight,
+      counters: { ...this.telemetry.counters },
+      runTimeMs: this.telemetry.runTime.summary(),
+      waitTimeMs: this.telemetry.waitTime.summary(),
+    };
+  }
+
+  listWorkers(): WorkerInfo[] {
+    return [...this.supervisor.slots].map((slot) => slot.describe());
+  }
+
+  on<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  off<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  once<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this {
+    this.events.once(event, listener);
+    return this;
+  }
+
+  private createCall<C extends UnaryCall | StreamCall>(
+    Kind: new (...parameters: ConstructorParameters<typeof UnaryCall>) => C,
+    tool: string,
+    args: ToolArguments | undefined,
+    options: CallOptions | undefined,
+    defaultTimeoutMs: number,
+  ): C {
+    const resolved = resolveCallOptions(tool, options, { timeoutMs: defaultTimeoutMs, affinity: this.options.affinity });
+    // Encoded once, before queueing: an unencodable argument is refused before anything is sent.
+    const request: CallRequest = {
+      tool,
+      args: encodeArguments(args),
+      correlationId: options?.correlationId ?? randomUUID(),
+    };
+    if (options?.sessionId !== undefined) request.sessionId = options.sessionId;
+    if (options?.metadata !== undefined) request.metadata = options.metadata;
+    return new Kind(this.callHost, ++this.callNumber, request, resolved.affinity, resolved.timeoutMs, resolved.signal);
+  }
+
+  private openStream(tool: string, args: ToolArguments | undefined, options: CallOptions | undefined): AsyncIterableIterator<Chunk> {
+    let call: StreamCall;
+    try {
+      call = this.createCall(StreamCall, tool, args, options, this.options.streamTimeoutMs);
+    } catch (error) {
+      return refusedStream(error as SnakepitError);
+    }
+    call.schedule = (pending) => this.scheduler.submit(pending);
+    return call;
+  }
+
+  private refusal(): SnakepitError | undefined {
+    if (this.closed) return errors.poolClosed();
+    const failure = this.supervisor.startupFailure();
+    return failure === undefined ? undefined : errors.noWorkerCouldStart(failure);
+  }
+
+  private readinessChanged(): void {
+    if (this.closed) return;
+    if (this.scheduler.readyWorkers.length > 0) {
+      for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+      return;
+    }
+    const failure = this.supervisor.startupFailure();
+    if (failure === undefined) return;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(errors.noWorkerCouldStart(failure));
+    // Waiting would be in vain: nothing can serve these calls until a start succeeds.
+    this.scheduler.failQueued(() => errors.noWorkerCouldStart(failure), true);
+  }
+
+  private async shutdown(force: boolean, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    // Time kept for stopping workers: graceful, then forced.
+    const stopGraceMs = Math.min(2_000, Math.floor(timeoutMs / 4));
+    const stopReserveMs = stopGraceMs + Math.min(1_000, Math.floor(timeoutMs / 10));
+    try {
+      this.supervisor.beginClose();
+      for (const waiter of this.readyWaiters.splice(0)) waiter.reject(errors.poolClosed());
+      this.scheduler.failQueued(() => errors.poolClosed());
+      if (!force && this.telemetry.inFlight > 0) await this.drain(deadline - stopReserveMs - Date.now());
+      // Whatever still runs is cancelled, which reaches the Python task.
+      this.supervisor.failRunningCalls(() => errors.poolClosed());
+      const stopped = await withinMs(this.supervisor.stopAll(stopGraceMs), deadline - Date.now());
+      if (stopped) {
+        this.registry.close();
+      } else {
+        // The registry file stays, so a later pool reaps whatever survived once this process is gone.
+        this.logger.warn({ workers: this.supervisor.remaining() }, 'close() reached its bound before every worker was gone');
+      }
+      // HOST BRIDGE (later issue): stop the bridge server here, once no worker can call it.
+    } catch (error) {
+      this.logger.error({ error }, 'close() failed');
+    }
+  }
+
+  private drain(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.drainWaiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, Math.max(0, ms));
+      this.drainWaiter = finish;
+    });
+  }
+}
