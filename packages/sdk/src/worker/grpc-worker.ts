@@ -5,7 +5,6 @@
  * consulted before an error is reported.
  */
 import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
 import type { AdapterWorkerV1, CallContext, CallRequest, WorkerExitInfo } from '../adapter.js';
 import { errors, SnakepitError } from '../errors.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -14,6 +13,7 @@ import { WorkerService } from '../gen/snakepit/bridge/v1/worker_pb.js';
 import { toChunk } from '../payload/chunk.js';
 import type { Chunk } from '../types.js';
 import { fromToolError } from '../wire/tool-error.js';
+import { createGrpcHttp2Transport, type GrpcHttp2Transport } from '../transport/index.js';
 import { decodeToolValue, toChunkPayload } from '../wire/tool-value.js';
 import type { WorkerProcess } from './worker-process.js';
 
@@ -26,6 +26,7 @@ export class GrpcWorker implements AdapterWorkerV1 {
   readonly pid: number;
   readonly exited: Promise<WorkerExitInfo>;
   private readonly client: Client<typeof WorkerService>;
+  private readonly transport: GrpcHttp2Transport;
   private readonly authorization: string;
 
   constructor(
@@ -39,10 +40,10 @@ export class GrpcWorker implements AdapterWorkerV1 {
     this.pid = process.pid;
     this.exited = process.exited;
     this.authorization = `Bearer ${token}`;
-    this.client = createClient(
-      WorkerService,
-      createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, acceptCompression: [] }),
-    );
+    this.transport = createGrpcHttp2Transport({ baseUrl: `http://127.0.0.1:${port}` });
+    this.client = createClient(WorkerService, this.transport);
+    // A dead worker's connection can only fail; release it at once.
+    void this.exited.then(() => this.transport.destroy());
   }
 
   private callOptions(request: CallRequest, context: CallContext) {
@@ -115,6 +116,7 @@ export class GrpcWorker implements AdapterWorkerV1 {
 
   async doStop(options: { graceMs: number }): Promise<void> {
     await this.process.stop(options.graceMs);
+    this.transport.destroy();
   }
 
   private async translate(error: unknown, request: CallRequest, context: CallContext): Promise<SnakepitError> {

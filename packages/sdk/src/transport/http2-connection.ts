@@ -1,0 +1,138 @@
+/**
+ * One long-lived HTTP/2 session per transport, opened lazily and replaced lazily: a session that
+ * closed, failed or received GOAWAY is never reused, and the next call opens a fresh one. Calls in
+ * flight on the old session finish or fail on their own. The session holds the event loop only
+ * while calls are in flight, so an idle worker connection never keeps Node alive.
+ */
+import * as http2 from 'node:http2';
+import { Code, ConnectError } from '@connectrpc/connect';
+
+export interface Http2ConnectionSettings {
+  /** SETTINGS_INITIAL_WINDOW_SIZE we advertise: how far a server may run ahead on one stream. */
+  readonly initialWindowSize: number;
+  /** Connection-level receive window, raised right after connecting. */
+  readonly sessionWindowSize: number;
+  /** node's per-session memory budget, in megabytes (node's unit). */
+  readonly maxSessionMemory: number;
+  /** Largest DATA frame we accept; larger frames mean fewer chunks to join for big messages. */
+  readonly maxFrameSize: number;
+}
+
+/** A session and the calls currently using it; the unit of ref/unref and of replacement. */
+export class SessionSlot {
+  /** Calls that acquired this slot and have not released it yet. */
+  active = 0;
+  /** Set on GOAWAY: the peer will accept no new streams here. */
+  draining = false;
+  /** The last session-level error, reported as the cause of calls that die with the session. */
+  failure: unknown;
+
+  constructor(readonly session: http2.ClientHttp2Session) {}
+
+  get acceptsStreams(): boolean {
+    return !this.draining && !this.session.closed && !this.session.destroyed;
+  }
+
+  /** Ends one call's use of the session; the last one lets the process exit again. */
+  release(): void {
+    if (--this.active === 0 && !this.session.destroyed) this.session.unref();
+  }
+}
+
+export class Http2Connection {
+  private current: SessionSlot | undefined;
+  private closed = false;
+  private destroyedByCaller = false;
+
+  constructor(
+    readonly authority: string,
+    private readonly settings: Http2ConnectionSettings,
+  ) {}
+
+  /** destroy() was called: calls that die now were ended by us, not by the peer. */
+  get isDestroyed(): boolean {
+    return this.destroyedByCaller;
+  }
+
+  /**
+   * Opens a stream on the current session (connecting first if needed). The caller must call
+   * `slot.release()` exactly once, when the stream has closed. node queues streams beyond the
+   * peer's SETTINGS_MAX_CONCURRENT_STREAMS inside nghttp2, so no queue is kept here.
+   */
+  request(headers: http2.OutgoingHttpHeaders): { slot: SessionSlot; stream: http2.ClientHttp2Stream } {
+    if (this.closed) throw new ConnectError(`transport to ${this.authority} is closed`, Code.Unavailable);
+    // A session can die between our check and node's (GOAWAY racing the call); one retry on a
+    // fresh session covers that without looping on a peer that refuses every connection.
+    for (let attempt = 0; ; attempt++) {
+      const slot = this.acquire();
+      try {
+        return { slot, stream: slot.session.request(headers, requestOptions) };
+      } catch (error) {
+        slot.release();
+        if (attempt === 0 && !slot.acceptsStreams) {
+          if (this.current === slot) this.current = undefined;
+          continue;
+        }
+        throw new ConnectError(`could not start a call on ${this.authority}`, Code.Unavailable, undefined, undefined, error);
+      }
+    }
+  }
+
+  /** Graceful: no new calls; calls in flight finish, then the session closes. */
+  close(): void {
+    this.closed = true;
+    const slot = this.current;
+    this.current = undefined;
+    if (slot !== undefined && !slot.session.closed) slot.session.close();
+  }
+
+  /** Immediate: calls in flight fail with Unavailable. */
+  destroy(): void {
+    this.closed = true;
+    this.destroyedByCaller = true;
+    const slot = this.current;
+    this.current = undefined;
+    if (slot !== undefined && !slot.session.destroyed) slot.session.destroy();
+  }
+
+  private acquire(): SessionSlot {
+    let slot = this.current;
+    if (slot === undefined || !slot.acceptsStreams) {
+      slot = this.open();
+      this.current = slot;
+    }
+    if (slot.active++ === 0) slot.session.ref();
+    return slot;
+  }
+
+  private open(): SessionSlot {
+    const session = http2.connect(this.authority, {
+      settings: {
+        enablePush: false,
+        initialWindowSize: this.settings.initialWindowSize,
+        maxFrameSize: this.settings.maxFrameSize,
+      },
+      maxSessionMemory: this.settings.maxSessionMemory,
+    });
+    const slot = new SessionSlot(session);
+    session.unref();
+    session.once('connect', () => {
+      // The connection window can only be raised once the native session exists.
+      if (!session.destroyed) session.setLocalWindowSize(this.settings.sessionWindowSize);
+    });
+    // Without an 'error' listener a refused or reset connection would crash the process; the
+    // streams on it fail individually and carry this error as their cause.
+    session.on('error', (error: unknown) => {
+      slot.failure = error;
+    });
+    session.on('goaway', () => {
+      slot.draining = true;
+    });
+    session.once('close', () => {
+      if (this.current === slot) this.current = undefined;
+    });
+    return slot;
+  }
+}
+
+const requestOptions: http2.ClientSessionRequestOptions = { endStream: false };
