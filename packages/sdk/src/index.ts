@@ -1,6 +1,29 @@
 /** `@snakepit/sdk`: run Python tools from Node.js in a pool of warm worker processes. */
 export { createPool, type CloseOptions, type Pool, type PoolStats } from './pool/pool.js';
 export type { PoolOptions, RestartBackoffOptions } from './pool/options.js';
+export type { PoolSession, PoolSessionState } from './pool/pool-session.js';
+export {
+  createMemorySessionStore,
+  sessionStoreDefaults,
+  type MemorySessionStore,
+  type MemorySessionStoreOptions,
+} from './session/memory-session-store.js';
+export type {
+  CreateSessionOptions,
+  ListSessionsOptions,
+  Session,
+  SessionStore,
+  SessionStoreStats,
+} from './session/session-store.js';
+export type { JsonValue } from './session/json-value.js';
+export type {
+  HostTool,
+  HostToolContext,
+  HostToolDefinition,
+  HostToolHandler,
+  HostToolOptions,
+  HostToolRegistry,
+} from './tools/host-tool-registry.js';
 export type {
   CallEndEvent,
   CallErrorEvent,

@@ -109,9 +109,11 @@ describe('session affinity', () => {
   it('calls waiting for a crashed worker go to another worker instead', async () => {
     const { pool, adapter } = await readyPool(2, 'strict-queue');
     const held = pool.executeInSession('s', 'wait', { name: 'hold' });
+    // A session call first makes sure its session exists, so it is dispatched a tick later.
+    await eventually(() => expect(pool.listWorkers().some((worker) => worker.load === 1)).toBe(true));
     const home = pool.listWorkers().find((worker) => worker.load === 1)!.id;
     const waiting = [pool.executeInSession('s', 'whoami'), pool.executeInSession('s', 'whoami')];
-    expect(pool.stats().queueLength).toBe(2);
+    await eventually(() => expect(pool.stats().queueLength).toBe(2));
     adapter.crash(home);
     await expectCode(held, 'worker_exit');
     const placements = (await Promise.all(waiting)) as WhoAmI[];

@@ -209,12 +209,21 @@ describe('events and plumbing', () => {
     const [first, second] = adapter.startContexts();
     expect(first!.token).toMatch(/^[0-9a-f]{64}$/);
     expect(second!.token).toBe(first!.token);
-    expect(first!.hostAddress).toBeUndefined();
+    expect(first!.hostAddress).toBeUndefined(); // hostBridge: false in unit tests
     expect(first!.heartbeat).toEqual({ intervalMs: 2_000, timeoutMs: 10_000, maxMissed: 3 });
     expect(fs.existsSync(first!.dataDir!)).toBe(true);
     const other = testPool({ size: 1 });
     await other.pool.ready();
     expect(other.adapter.startContexts()[0]!.token).not.toBe(first!.token);
+  });
+
+  it('serves the host bridge on loopback and hands its address to every worker', async () => {
+    const { pool, adapter } = testPool({ size: 2, hostBridge: true });
+    await pool.ready();
+    await expect.poll(() => adapter.startContexts().length).toBe(2);
+    const [first, second] = adapter.startContexts();
+    expect(first!.hostAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(second!.hostAddress).toBe(first!.hostAddress);
   });
 
   it('passes correlation id and metadata to the worker', async () => {

@@ -7,6 +7,8 @@ import path from 'node:path';
 import type { AdapterV1, HeartbeatSettings } from '../adapter.js';
 import { errors } from '../errors.js';
 import { loggerFromEnvironment, type Logger } from '../logging.js';
+import type { MemorySessionStoreOptions } from '../session/memory-session-store.js';
+import type { SessionStore } from '../session/session-store.js';
 import type { AffinityMode, CallOptions } from '../types.js';
 
 export interface RestartBackoffOptions {
@@ -39,6 +41,12 @@ export interface PoolOptions {
   shutdownTimeoutMs?: number;
   dataDir?: string;
   logger?: Logger;
+  /** A shared session store; default: an in-memory store built from `sessions`. */
+  sessionStore?: SessionStore;
+  /** Options of the default in-memory session store (TTL, sweep interval, quotas). */
+  sessions?: MemorySessionStoreOptions;
+  /** Serve the host bridge (session state and host tools for Python). Default true. */
+  hostBridge?: boolean;
 }
 
 export interface ResolvedPoolOptions {
@@ -58,6 +66,9 @@ export interface ResolvedPoolOptions {
   shutdownTimeoutMs: number;
   dataDir: string;
   logger: Logger;
+  sessionStore: SessionStore | undefined;
+  sessions: MemorySessionStoreOptions | undefined;
+  hostBridge: boolean;
 }
 
 /** setTimeout fires at once beyond this, so no finite duration may exceed it. */
@@ -92,6 +103,9 @@ const knownOptions = new Set<string>([
   'shutdownTimeoutMs',
   'dataDir',
   'logger',
+  'sessionStore',
+  'sessions',
+  'hostBridge',
 ]);
 
 interface NumberRule {
@@ -165,6 +179,12 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.logger !== undefined && !isLogger(options.logger)) {
     throw errors.invalidParameter('logger', 'must have trace/debug/info/warn/error/fatal and child methods');
   }
+  if (options.hostBridge !== undefined && typeof options.hostBridge !== 'boolean') {
+    throw errors.invalidParameter('hostBridge', 'must be a boolean');
+  }
+  if (options.sessionStore !== undefined && (typeof options.sessionStore !== 'object' || typeof options.sessionStore?.create !== 'function')) {
+    throw errors.invalidParameter('sessionStore', 'must implement the SessionStore interface');
+  }
   if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) {
     throw errors.invalidParameter('dataDir', 'must be a non-empty path');
   }
@@ -212,6 +232,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     shutdownTimeoutMs: durationOption('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000),
     dataDir: options.dataDir ?? path.join(os.tmpdir(), 'snakepit-ts'),
     logger: options.logger ?? loggerFromEnvironment(),
+    sessionStore: options.sessionStore,
+    sessions: options.sessions,
+    hostBridge: options.hostBridge ?? true,
   };
 }
 

@@ -158,7 +158,8 @@ export function testPool(
 ): TestPool {
   const toolbox = new Toolbox();
   const adapter = createInMemoryAdapter({ ...adapterOptions, tools: { ...toolbox.tools, ...adapterOptions.tools } });
-  const pool = createPool({ size: 1, dataDir: temporaryDataDir(), ...poolOptions, adapter });
+  // The in-memory adapter never calls back, so unit tests skip the bridge server unless they test it.
+  const pool = createPool({ size: 1, dataDir: temporaryDataDir(), hostBridge: false, ...poolOptions, adapter });
   openPools.push(pool);
   return { pool, adapter, toolbox };
 }

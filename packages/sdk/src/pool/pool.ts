@@ -9,13 +9,17 @@ import { guardLogger, type Logger } from '../logging.js';
 import { encodeArguments } from '../payload/arguments.js';
 import { PoolTelemetry, type HistogramSummary, type PoolCounters } from '../telemetry.js';
 import type { CallOptions, Chunk, ChunkCallback, ToolArguments } from '../types.js';
-import { UnaryCall, type CallHost } from './call.js';
+import { toSnakepitError, UnaryCall, type CallHost } from './call.js';
 import { PoolEventEmitter, type PoolEventListener, type PoolEventName } from './events.js';
 import { maxTimerMs, resolveCallOptions, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { OrphanRegistry, reapOrphans } from './orphan-registry.js';
 import { Scheduler } from './scheduler.js';
 import { StreamCall } from './stream-call.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
+import { HostServices } from './host-services.js';
+import { createPoolSession, type PoolSession } from './pool-session.js';
+import type { SessionStore } from '../session/session-store.js';
+import type { HostToolRegistry } from '../tools/host-tool-registry.js';
 import type { WorkerInfo } from './worker-slot.js';
 
 export interface CloseOptions {
@@ -54,6 +58,12 @@ export interface Pool extends AsyncDisposable {
     onChunk: ChunkCallback,
     options?: CallOptions,
   ): Promise<void>;
+  /** The session store shared by the pool's workers (state outlives any one worker). */
+  readonly sessions: SessionStore;
+  /** Node functions that Python tools may call (`context.call_host_tool`). */
+  readonly tools: HostToolRegistry;
+  /** A handle that runs calls in one session and reads or writes its state. */
+  session(sessionId: string): PoolSession;
   close(options?: CloseOptions): Promise<void>;
   stats(): PoolStats;
   listWorkers(): WorkerInfo[];
@@ -109,6 +119,7 @@ class WorkerPool implements Pool {
   private readonly supervisor: WorkerSupervisor;
   private readonly registry: OrphanRegistry;
   private readonly callHost: CallHost;
+  private readonly host: HostServices;
   private callNumber = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -145,9 +156,16 @@ class WorkerPool implements Pool {
         if (this.drainWaiter !== undefined && telemetry.inFlight === 0) this.drainWaiter();
       },
     };
-    // HOST BRIDGE (later issue): start the bridge server here and resolve with its address; workers
-    // wait for it before starting, and shutdown() stops it after the workers are gone.
-    const hostAddress = Promise.resolve<string | undefined>(undefined);
+    const token = randomBytes(32).toString('hex');
+    // Workers wait for the bridge's address before starting; shutdown() stops it after the workers.
+    this.host = new HostServices({
+      hostBridge: options.hostBridge,
+      token,
+      logger,
+      ...(options.sessionStore !== undefined ? { sessionStore: options.sessionStore } : {}),
+      ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
+    });
+    const hostAddress = this.host.address;
     this.supervisor = new WorkerSupervisor({
       options,
       events,
@@ -155,8 +173,9 @@ class WorkerPool implements Pool {
       logger,
       scheduler,
       registry: this.registry,
-      token: randomBytes(32).toString('hex'),
+      token,
       hostAddress,
+      workerGone: (workerId) => this.host.workerGone(workerId),
       readinessChanged: () => this.readinessChanged(),
     });
     // On a later tick, so listeners attached right after createPool see the first spawns.
@@ -173,6 +192,18 @@ class WorkerPool implements Pool {
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
+  get sessions(): SessionStore {
+    return this.host.sessions;
+  }
+
+  get tools(): HostToolRegistry {
+    return this.host.tools;
+  }
+
+  session(sessionId: string): PoolSession {
+    return createPoolSession(this, sessionId);
+  }
+
   execute(tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown> {
     let call: UnaryCall;
     try {
@@ -180,8 +211,24 @@ class WorkerPool implements Pool {
     } catch (error) {
       return Promise.reject(error);
     }
-    this.scheduler.submit(call);
+    this.submit(call);
     return call.promise;
+  }
+
+  /**
+   * A session call first makes sure its session exists (idempotent, and it keeps a session in use
+   * from expiring), so Python can read and write its state; quotas apply here.
+   */
+  private submit(call: UnaryCall | StreamCall): void {
+    const sessionId = call.sessionId;
+    if (sessionId === undefined || this.closed) {
+      this.scheduler.submit(call);
+      return;
+    }
+    this.host.sessions.create(sessionId).then(
+      () => this.scheduler.submit(call),
+      (error: unknown) => call.fail(toSnakepitError(error, 'session')),
+    );
   }
 
   executeStream(tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk>;
@@ -309,7 +356,7 @@ class WorkerPool implements Pool {
     } catch (error) {
       return refusedStream(error as SnakepitError);
     }
-    call.schedule = (pending) => this.scheduler.submit(pending);
+    call.schedule = (pending) => this.submit(pending);
     return call;
   }
 
@@ -351,7 +398,8 @@ class WorkerPool implements Pool {
         // The registry file stays, so a later pool reaps whatever survived once this process is gone.
         this.logger.warn({ workers: this.supervisor.remaining() }, 'close() reached its bound before every worker was gone');
       }
-      // HOST BRIDGE (later issue): stop the bridge server here, once no worker can call it.
+      // Only now: a worker may call the bridge until it is gone.
+      await withinMs(this.host.close(), deadline - Date.now());
     } catch (error) {
       this.logger.error({ error }, 'close() failed');
     }

@@ -29,6 +29,8 @@ export interface SupervisorHost {
   readonly hostAddress: Promise<string | undefined>;
   /** A worker became ready, failed to start, or exited. */
   readinessChanged(): void;
+  /** A worker is gone for good: forget what it reported about itself. */
+  workerGone(workerId: string): void;
 }
 
 /** How long a recycled worker gets to finish cleanly once it is idle. */
@@ -250,6 +252,7 @@ export class WorkerSupervisor {
   private exited(slot: WorkerSlot, exit: WorkerExitInfo): void {
     if (slot.exited) return;
     slot.exited = true;
+    this.host.workerGone(slot.id);
     // Never routable again, whatever settles on it later.
     slot.state = 'stopping';
     slot.clearTimers();
