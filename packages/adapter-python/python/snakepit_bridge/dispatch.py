@@ -60,6 +60,8 @@ def _decode_json(key: str, raw: bytes) -> Any:
         return json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:  # JSONDecodeError is a ValueError
         raise invalid_parameter(key, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise invalid_parameter(key, "JSON nested too deeply") from None
 
 
 def decode_arguments(call: common_pb2.ToolCall) -> Dict[str, Any]:

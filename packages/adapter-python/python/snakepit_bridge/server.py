@@ -91,6 +91,7 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
 
     from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
 
+    from .auth_interceptor import TokenInterceptor
     from .dispatch import Dispatcher
     from .hooks import call_hook
     from .host_link import HostLink
@@ -132,6 +133,7 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
     )
 
     server = grpc.aio.server(
+        interceptors=[TokenInterceptor(config.token)],
         options=[
             ("grpc.max_send_message_length", config.max_message_bytes),
             ("grpc.max_receive_message_length", config.max_message_bytes),
