@@ -1,7 +1,7 @@
 /** Python reaching back into Node: host tools, session state that outlives a worker, quotas, heartbeats. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPool, SnakepitError, type Pool, type PoolOptions } from '@snakepit/sdk';
-import { isAlive, showcaseAdapter, waitUntil } from './python-under-test.js';
+import { createPool, type Pool, type PoolOptions } from '@snakepit/sdk';
+import { failureOf, isAlive, showcaseAdapter, waitUntil } from './python-under-test.js';
 
 const pools: Pool[] = [];
 afterEach(async () => {
@@ -15,16 +15,6 @@ async function readyPool(options: Omit<PoolOptions, 'adapter'> = {}): Promise<Po
   const size = options.size ?? 1;
   await waitUntil(() => pool.listWorkers().filter((worker) => worker.state === 'ready').length === size, 30_000);
   return pool;
-}
-
-async function failure(promise: Promise<unknown>): Promise<SnakepitError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(SnakepitError.isInstance(error)).toBe(true);
-    return error as SnakepitError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('host tools called from Python', () => {
@@ -53,7 +43,7 @@ describe('host tools called from Python', () => {
   it('raises a Python exception for an unknown host tool, listing the available ones', async () => {
     const pool = await readyPool();
     pool.tools.register('double', (args) => (args.x as number) * 2);
-    const error = await failure(pool.execute('call_host', { name: 'triple', args: { x: 1 } }));
+    const error = await failureOf(pool.execute('call_host', { name: 'triple', args: { x: 1 } }));
     expect(error.code).toBe('python_error');
     expect(error.pythonType).toContain('UnknownHostToolError');
     expect(error.message).toContain('double');
@@ -64,7 +54,7 @@ describe('host tools called from Python', () => {
     pool.tools.register('explode', () => {
       throw new Error('the database is on fire');
     });
-    const error = await failure(pool.execute('call_host', { name: 'explode' }));
+    const error = await failureOf(pool.execute('call_host', { name: 'explode' }));
     expect(error.code).toBe('python_error');
     expect(error.pythonType).toContain('HostToolError');
     expect(error.message).toContain('the database is on fire');
@@ -97,10 +87,10 @@ describe('session quotas', () => {
     const pool = await readyPool({ sessions: { maxSessions: 2, ttlMs: 300 } });
     await pool.sessions.create('a');
     await pool.sessions.create('b');
-    const refused = await failure(pool.sessions.create('c'));
+    const refused = await failureOf(pool.sessions.create('c'));
     expect(refused.code).toBe('session_quota_exceeded');
     expect((await pool.sessions.create('a')).id).toBe('a');
-    const refusedCall = await failure(pool.executeInSession('c', 'add', { a: 1, b: 1 }));
+    const refusedCall = await failureOf(pool.executeInSession('c', 'add', { a: 1, b: 1 }));
     expect(refusedCall.code).toBe('session_quota_exceeded');
 
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -111,7 +101,7 @@ describe('session quotas', () => {
     const pool = await readyPool({ sessions: { maxSessions: 1 } });
     await pool.sessions.create('only');
     const before = pool.listWorkers()[0]!.pid!;
-    await failure(pool.execute('crash', { code: 3 }));
+    await failureOf(pool.execute('crash', { code: 3 }));
     const replaced = await waitUntil(() => {
       const [worker] = pool.listWorkers();
       return worker !== undefined && worker.state === 'ready' && worker.pid !== before;
@@ -129,7 +119,7 @@ describe('heartbeats', () => {
     const pool = await readyPool({ heartbeat: fast, timeoutMs: 20_000 });
     const before = pool.listWorkers()[0]!.pid!;
     const startedAt = Date.now();
-    const error = await failure(pool.execute('wedge', { seconds: 30 }));
+    const error = await failureOf(pool.execute('wedge', { seconds: 30 }));
     expect(['worker_unresponsive', 'worker_exit']).toContain(error.code);
     expect(Date.now() - startedAt).toBeLessThan(10_000);
     const replaced = await waitUntil(() => {

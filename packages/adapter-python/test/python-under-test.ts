@@ -1,7 +1,8 @@
 /** The interpreter and adapter factory the integration tests use. */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SnakepitError } from '@snakepit/sdk';
+import { isProcessAlive } from '@snakepit/sdk/testing';
 import { pythonAdapter, type PythonAdapterSettings } from '../src/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -15,18 +16,17 @@ export function showcaseAdapter(settings: Partial<PythonAdapterSettings> = {}) {
 }
 
 /** True while a process with this pid exists and is not a zombie waiting to be reaped. */
-export function isAlive(pid: number): boolean {
+export const isAlive = isProcessAlive;
+
+/** The SnakepitError a call fails with; fails the test when it succeeds or fails otherwise. */
+export async function failureOf(promise: Promise<unknown>): Promise<SnakepitError> {
   try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
+    await promise;
+  } catch (error) {
+    if (SnakepitError.isInstance(error)) return error;
+    throw error;
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  throw new Error('expected the call to fail');
 }
 
 export async function waitUntil(predicate: () => boolean, timeoutMs: number, stepMs = 25): Promise<boolean> {

@@ -1,8 +1,8 @@
 /** End to end against real Python workers: values, bytes, errors and streams. */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, SnakepitError, type Chunk, type Pool } from '@snakepit/sdk';
-import { showcaseAdapter } from './python-under-test.js';
+import { createPool, type Chunk, type Pool } from '@snakepit/sdk';
+import { failureOf, showcaseAdapter } from './python-under-test.js';
 
 let pool: Pool;
 
@@ -14,16 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool.close();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<SnakepitError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(SnakepitError.isInstance(error)).toBe(true);
-    return error as SnakepitError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('unary calls', () => {
   it('round-trips nested JSON exactly: integers stay integers, null stays null', async () => {
@@ -70,7 +60,7 @@ describe('unary calls', () => {
   });
 
   it('turns a Python exception into a python_error with type and traceback', async () => {
-    const error = await rejection(pool.execute('fail', { message: 'bad', kind: 'ValueError' }));
+    const error = await failureOf(pool.execute('fail', { message: 'bad', kind: 'ValueError' }));
     expect(error.code).toBe('python_error');
     expect(error.message).toBe('bad');
     expect(error.pythonType).toBe('ValueError');
@@ -79,7 +69,7 @@ describe('unary calls', () => {
   });
 
   it('refuses a BigInt argument before sending, naming the key', async () => {
-    const error = await rejection(pool.execute('echo', { fine: 1, huge: 10n }));
+    const error = await failureOf(pool.execute('echo', { fine: 1, huge: 10n }));
     expect(error.code).toBe('invalid_parameter');
     expect(error.details.key).toBe('huge');
   });
@@ -87,7 +77,7 @@ describe('unary calls', () => {
   it('refuses a circular argument before sending, naming the key and path', async () => {
     const loop: Record<string, unknown> = { name: 'loop' };
     loop.self = loop;
-    const error = await rejection(pool.execute('echo', { config: { nested: loop } }));
+    const error = await failureOf(pool.execute('echo', { config: { nested: loop } }));
     expect(error.code).toBe('invalid_parameter');
     expect(error.details.key).toBe('config');
     expect(error.message).toContain('circular');
@@ -140,7 +130,7 @@ describe('streams', () => {
 
   it('ends a failing stream with a python_error', async () => {
     const chunks: Chunk[] = [];
-    const error = await rejection(
+    const error = await failureOf(
       pool.executeStream('fail_stream', { after: 2 }, (chunk) => {
         chunks.push(chunk);
       }),

@@ -9,11 +9,11 @@
  * cancellable), `cancelled_count(name)`, `crash(code, delay_ms)`, `pid()`.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { AdapterV1 } from '../adapter.js';
 import { SnakepitError } from '../errors.js';
 import { createPool, type Pool } from '../pool/pool.js';
 import type { Chunk } from '../types.js';
+import { isProcessAlive } from './process-alive.js';
 
 /** The few matchers the suite uses; vitest's and jest's `expect` satisfy it. */
 export interface ConformanceExpect {
@@ -46,21 +46,6 @@ export interface AdapterConformanceOptions {
   adapterModule?: string;
   /** Export name in `adapterModule`. Default "createAdapter". */
   adapterExport?: string;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // A zombie waiting for its reaper is dead for our purposes.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -208,7 +193,7 @@ export function defineAdapterConformanceSuite(options: AdapterConformanceOptions
         });
         expect(pids.length).toBe(2);
         owner.kill('SIGKILL');
-        expect(await until(() => !pids.some(isAlive), 2000)).toBe(true);
+        expect(await until(() => !pids.some(isProcessAlive), 2000)).toBe(true);
       }, 60_000);
     }
   });

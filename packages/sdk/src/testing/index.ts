@@ -14,3 +14,4 @@ export {
   type ConformanceExpect,
   type ConformanceTestApi,
 } from './adapter-conformance.js';
+export { isProcessAlive } from './process-alive.js';
