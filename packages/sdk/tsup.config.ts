@@ -11,4 +11,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // The CommonJS build needs an `import.meta.url` for the optional OpenTelemetry lookup (createRequire).
+  shims: true,
 });

@@ -40,6 +40,26 @@ describe('scrubText', () => {
   });
 
   it.each([
+    ["{'password': 'hunter2-secret', 'token': 'tok_abcdefgh12345'}", `{'password': '${mask}', 'token': '${mask}'}`],
+    ["{'password': b'hunter2xyz'}", `{'password': b'${mask}'}`],
+    ["(password='pw1', token=u'tok2zzzz')", `(password='${mask}', token=u'${mask}')`],
+    ["{'auth': ('user', 'pw-secret')}", `{'auth': (${mask})}`],
+    ["{'credentials': {'user': 'a', 'pin': '1234'}, 'n': 1}", `{'credentials': {${mask}}, 'n': 1}`],
+    ['{"api_keys": ["k1", "k2"], "n": 1}', `{"api_keys": [${mask}], "n": 1}`],
+    ["Settings(password=Secret('hunter2'))", `Settings(password=Secret(${mask}))`],
+    ["password: 'a)b', user: 'c'", `password: '${mask}', user: 'c'`],
+    ["OrderedDict([('password', 'hunter2'), ('user', 'ada')])", `OrderedDict([('password', '${mask}'), ('user', 'ada')])`],
+    ["[('Authorization', 'Basic dXNlcjpwYXNz'), ('Accept', '*/*')]", `[('Authorization', '${mask}'), ('Accept', '*/*')]`],
+  ])('masks Python reprs: %s', (input, expected) => {
+    expect(scrubText(input)).toBe(expected);
+  });
+
+  it('masks to the end of the line when a value opens and never closes', () => {
+    expect(scrubText("{'password': 'cut off by the line limit")).toBe(`{'password': ${mask}`);
+    expect(scrubText("{'secret': {'a': {'b': {'c': {'d': 'deep'}}}}, 'n': 1}")).toBe(`{'secret': ${mask}`);
+  });
+
+  it.each([
     ['key id AKIAIOSFODNN7EXAMPLE used', `key id AKIA${mask} used`],
     ['temporary ASIAY34FZKBOKMUTVV7A', `temporary ASIA${mask}`],
     [
@@ -102,6 +122,8 @@ describe('scrubText', () => {
       'PRIVATE KEY rotation scheduled for Friday',
       'ratio=0.5 accuracy: 0.93 loss: 0.12',
       'secret santa party on friday',
+      "fields = ['password', 'email']",
+      'auth: (none)',
       '',
     ];
     for (const line of innocent) expect(scrubText(line)).toBe(line);
@@ -113,6 +135,8 @@ describe('scrubText', () => {
       'Cookie: a=1; b=2',
       'password=hunter2',
       '{"token": "x"}',
+      "{'auth': ('user', 'pw'), 'key': b'x', 'secret': {'a': {'b': {'c': {'d': 1}}}}}",
+      "[('password', 'hunter2')] Settings(password=Secret('pw'))",
       'postgres://user:pass@host/db',
       `AKIAIOSFODNN7EXAMPLE ${jwt}`,
       privateKey,

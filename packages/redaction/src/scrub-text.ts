@@ -61,12 +61,31 @@ function looksSecret(value: string): boolean {
   return value.length >= 20 || (value.length >= 8 && /\d/.test(value));
 }
 
+const doubleQuotedSource = String.raw`"(?:[^"\\\r\n]|\\.)*"`;
+const singleQuotedSource = String.raw`'(?:[^'\\\r\n]|\\.)*'`;
+/** Python's string prefixes: a repr of bytes is `b'...'`, and source lines may hold `r'...'` or `f'...'`. */
+const stringPrefixSource = '[bBrRuUfF]{1,2}';
+
+/**
+ * A bracketed value (`('user', 'pw')`, `{'pin': '1234'}`, `['k1', 'k2']`) nested up to `depth`
+ * levels, with quoted strings inside read as strings so a bracket within one does not end it.
+ * Python reprs print credentials this way (`auth=('user', 'pw')`); deeper nesting falls through to
+ * the unclosed-value rule, which masks to the end of the line.
+ */
+function bracketedSource(depth: number): string {
+  const nested = depth > 1 ? `|${bracketedSource(depth - 1)}` : '';
+  return (
+    String.raw`[(\[{](?:${singleQuotedSource}|${doubleQuotedSource}${nested}|[^'"()\[\]{}\r\n])*[)\]}]`
+  );
+}
+
 /** Builds a scrubber for `options`. Reuse the result: building compiles several patterns. */
 export function createTextScrubber(options?: ScrubTextOptions): TextScrubber {
   const mask = options?.mask ?? defaultMask;
   const notMasked = `(?!${escapeRegExp(mask)})`;
   // `$` in a mask must not be read as a replacement-pattern reference.
   const maskReplacement = mask.replace(/\$/g, '$$$$');
+  const keySource = textKeySource(options);
 
   // `scheme://user:password@host`: the password goes, the user and host stay.
   const urlPasswordPattern = new RegExp(
@@ -78,18 +97,31 @@ export function createTextScrubber(options?: ScrubTextOptions): TextScrubber {
     String.raw`(?<![\w.\-])((?:set-)?cookie[ \t]*:[ \t]*)${notMasked}[^\s"'\\][^\r\n]*`,
     'gi',
   );
-  // `key=value`, `key: value`, `"key": "value"`, `'key': 'value'`, and JSON escaped inside a
-  // string (`\"key\":\"value\"`). Groups: 1 key, 2 separator, 3-5 the opening quote of a quoted
-  // value, 6 an auth scheme before an unquoted value.
+  // Groups: 1 key, 2 separator, 3 the opening of a JSON-escaped value, 4-5 a string prefix and a
+  // quoted value, 6-7 a callee and a bracketed value, 8 an auth scheme, 9 an unclosed value.
+  // `key=value`, `key: value`, `"key": "value"`, `'key': b'value'`, JSON escaped inside a string
+  // (`\"key\":\"value\"`), and Python reprs whose value is a tuple, list, dict or call
+  // (`'auth': ('user', 'pw')`, `password=Secret('pw')`). A quote or bracket that never closes on
+  // the line masks the rest of it: half a secret is still a secret.
   const keyValuePattern = new RegExp(
-    `(${textKeySource(options)})(\\\\?["']?[ \\t]*[:=][ \\t]*)${notMasked}` +
+    `(${keySource})(\\\\?["']?[ \\t]*[:=][ \\t]*)${notMasked}` +
       String.raw`(?:(\\")(?:(?!\\")[^\r\n])*\\"` +
-      String.raw`|(")(?:[^"\\\r\n]|\\.)*"` +
-      String.raw`|(')(?:[^'\\\r\n]|\\.)*'` +
+      `|(${stringPrefixSource})?(${doubleQuotedSource}|${singleQuotedSource})` +
+      String.raw`|([A-Za-z_][\w.]*)?(${bracketedSource(3)})` +
       // A scheme, when present, must be taken, so an already masked credential is not re-read
       // as `Bearer` followed by a fresh value.
       `|(?:(${schemeSource})|(?!${schemeSource}))${notMasked}` +
-      String.raw`[^\s,;&"'\\)\]}]+)`,
+      // Not an opening bracket: a container too deep to read here is an unclosed value.
+      String.raw`(?![(\[{])[^\s,;&"'\\)\]}]+` +
+      String.raw`|([(\[{"'][^\r\n]*))`,
+    'gi',
+  );
+  // `('password', 'hunter2')`: a key and its value as a pair, as in `OrderedDict` reprs and header
+  // lists (`[('Authorization', 'Basic ...')]`). Only inside parentheses, so a plain list of field
+  // names (`['password', 'email']`) is left alone.
+  const pairPattern = new RegExp(
+    `(\\([ \\t]*)(["'])(${keySource})\\2([ \\t]*,[ \\t]*)${notMasked}` +
+      `(${stringPrefixSource})?(${doubleQuotedSource}|${singleQuotedSource})`,
     'gi',
   );
   // A bearer token outside any `key: value`. It must look like a token (a digit, or 20+
@@ -99,26 +131,45 @@ export function createTextScrubber(options?: ScrubTextOptions): TextScrubber {
     'gi',
   );
 
+  // Positional groups, not named ones: V8 matches this pattern about three times slower with names.
   const replaceKeyValue = (
     match: string,
     key: string,
     separator: string,
     escapedQuote: string | undefined,
-    doubleQuote: string | undefined,
-    singleQuote: string | undefined,
+    prefix: string | undefined,
+    quoted: string | undefined,
+    callee: string | undefined,
+    bracketed: string | undefined,
     scheme: string | undefined,
   ): string => {
     if (escapedQuote !== undefined) return `${key}${separator}\\"${mask}\\"`;
-    if (doubleQuote !== undefined) return `${key}${separator}"${mask}"`;
-    if (singleQuote !== undefined) return `${key}${separator}'${mask}'`;
+    if (quoted !== undefined) {
+      const quote = quoted[0]!;
+      return `${key}${separator}${prefix ?? ''}${quote}${mask}${quote}`;
+    }
     if (scheme !== undefined) return `${key}${separator}${scheme}${mask}`;
     // A bare `word: value` is how prose and logger names read too (`INFO:auth:user logged in`);
     // only keys naming a secret outright, or values that look random, are masked there.
     const value = match.slice(key.length + separator.length);
     const bareColon = !separator.includes('=') && !/["']/.test(separator);
     if (bareColon && !hasAnywhereTerm(key) && !looksSecret(value)) return match;
+    if (bracketed !== undefined) {
+      // The brackets stay, so the line still reads as the structure it was.
+      return `${key}${separator}${callee ?? ''}${bracketed[0]}${mask}${bracketed[bracketed.length - 1]}`;
+    }
     return `${key}${separator}${mask}`;
   };
+
+  const replacePair = (
+    _match: string,
+    open: string,
+    keyQuote: string,
+    key: string,
+    separator: string,
+    prefix: string | undefined,
+    quoted: string,
+  ): string => `${open}${keyQuote}${key}${keyQuote}${separator}${prefix ?? ''}${quoted[0]}${mask}${quoted[0]}`;
 
   const replaceTokenShape = (match: string, ...groups: unknown[]): string => {
     for (const group of groups) {
@@ -142,6 +193,7 @@ export function createTextScrubber(options?: ScrubTextOptions): TextScrubber {
       result = result.replace(cookieHeaderPattern, `$1${maskReplacement}`);
       result = result.replace(keyValuePattern, replaceKeyValue);
     }
+    if (result.includes('(') && result.includes(',')) result = result.replace(pairPattern, replacePair);
     if (mentionsBearer.test(result)) result = result.replace(bearerPattern, `$1${maskReplacement}`);
     result = result.replace(tokenShapePattern, replaceTokenShape);
     return result;

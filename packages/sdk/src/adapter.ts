@@ -58,6 +58,12 @@ export interface CallRequest {
   sessionId?: string;
   correlationId: string;
   metadata?: Record<string, string>;
+  /**
+   * Trace context headers for the worker (`traceparent`, `tracestate`, and whatever else the
+   * application's OpenTelemetry propagator writes). Set by the pool when tracing is on; an adapter
+   * sends them along with the call (the gRPC adapters as metadata).
+   */
+  traceContext?: Record<string, string>;
 }
 
 export interface CallContext {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SnakepitError } from './errors.js';
-import { createJsonLogger, loggerFromEnvironment, silentLogger } from './logging.js';
+import { createJsonLogger, createSafeLogger, guardLogger, isLevelEnabled, loggerFromEnvironment, silentLogger } from './logging.js';
 import { createMemoryLogger } from './testing/index.js';
 
 describe('logging', () => {
@@ -37,5 +37,50 @@ describe('logging', () => {
     expect(logger.text()).toContain('"msg":"hello"');
     logger.clear();
     expect(logger.lines()).toEqual([]);
+  });
+
+  it('answers level checks without building a record', () => {
+    const json = createJsonLogger({ level: 'info', write: () => {} });
+    expect(isLevelEnabled(json, 'debug')).toBe(false);
+    expect(isLevelEnabled(json, 'warn')).toBe(true);
+    expect(isLevelEnabled(silentLogger, 'fatal')).toBe(false);
+    // A logger without isLevelEnabled filters by itself, so everything is offered to it.
+    expect(isLevelEnabled(createMemoryLogger({ level: 'error' }), 'debug')).toBe(true);
+    const throwing = { ...json, isLevelEnabled: () => { throw new Error('broken'); } };
+    expect(isLevelEnabled(guardLogger(throwing), 'error')).toBe(false);
+  });
+});
+
+describe('the safe logger (everything the sdk logs)', () => {
+  const secret = 'hunter2-secret';
+  const token = 'tok_abcdefgh12345';
+
+  it('masks secrets in fields, nested fields, child bindings and messages before the user logger sees them', () => {
+    const target = createMemoryLogger();
+    const logger = createSafeLogger(target);
+    logger.info({ password: secret, request: { headers: { authorization: `Bearer ${token}` } } }, 'calling');
+    logger.child({ api_key: secret }).warn({ note: `password=${secret}` }, `retrying with token=${token}`);
+    logger.error({ error: new Error(`connect failed: postgres://app:${secret}@db/app`) }, 'failed');
+    expect(target.records).toHaveLength(3);
+    const text = target.text();
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain(token);
+    expect(target.records[1]!.message).toBe('retrying with token=[REDACTED]');
+    expect(target.records[0]!.fields).toMatchObject({ password: '[REDACTED]' });
+  });
+
+  it('keeps the shared silent logger silent and cheap', () => {
+    expect(createSafeLogger(silentLogger)).toBe(silentLogger);
+  });
+
+  it('forwards pino level checks, so dropped levels cost nothing', () => {
+    const lines: string[] = [];
+    const logger = createSafeLogger(createJsonLogger({ level: 'warn', write: (line) => lines.push(line) }));
+    expect(isLevelEnabled(logger, 'debug')).toBe(false);
+    expect(isLevelEnabled(logger, 'error')).toBe(true);
+    logger.debug({ password: secret }, 'dropped');
+    logger.warn({ password: secret }, 'kept');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(secret);
   });
 });

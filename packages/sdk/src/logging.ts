@@ -1,8 +1,11 @@
 /**
  * The logger seam. Its shape is pino's (level methods taking `(fields, message)` plus `child`), so a
  * pino logger plugs in unchanged; without one the sdk stays silent unless `SNAKEPIT_LOG_LEVEL` asks
- * for JSON lines on stderr. The sdk never hands a payload to a logger: values are summarised first.
+ * for JSON lines on stderr. The sdk never hands a payload to a logger: values are summarised first,
+ * and everything it logs passes `wrapLogger` from @snakepit/redaction on the way (`createSafeLogger`),
+ * so a secret that slips into a field or a message is masked before the user's logger sees it.
  */
+import { wrapLogger, type Logger as RedactionLogger, type RedactOptions } from '@snakepit/redaction';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -16,6 +19,8 @@ export interface Logger {
   error: LogFunction;
   fatal: LogFunction;
   child(bindings: Record<string, unknown>): Logger;
+  /** pino's level check; when present, the sdk skips building records that would be dropped. */
+  isLevelEnabled?(level: LogLevel): boolean;
 }
 
 export const logLevels: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -32,6 +37,7 @@ export const silentLogger: Logger = {
   error: ignore,
   fatal: ignore,
   child: () => silentLogger,
+  isLevelEnabled: () => false,
 };
 
 export function isLogLevel(value: unknown): value is LogLevel {
@@ -97,6 +103,7 @@ export function createJsonLogger(options: JsonLoggerOptions): Logger {
       error: method('error'),
       fatal: method('fatal'),
       child: (more) => make({ ...bindings, ...more }),
+      isLevelEnabled: (level) => severity[level] >= threshold,
     };
   };
   return make(options.bindings ?? {});
@@ -117,7 +124,7 @@ export function guardLogger(logger: Logger): Logger {
         // Logging is best effort.
       }
     };
-  return {
+  const guarded: Logger = {
     trace: method('trace'),
     debug: method('debug'),
     info: method('info'),
@@ -132,6 +139,44 @@ export function guardLogger(logger: Logger): Logger {
       }
     },
   };
+  if (typeof logger.isLevelEnabled === 'function') {
+    guarded.isLevelEnabled = (level) => {
+      try {
+        return logger.isLevelEnabled!(level) !== false;
+      } catch {
+        return false;
+      }
+    };
+  }
+  return guarded;
+}
+
+/**
+ * Whether a record at `level` would be written. Callers check it before building anything costly
+ * (a `describe` of a payload, a scrubbed worker line); a logger without `isLevelEnabled` (and not
+ * silent) is assumed to want everything and filters by itself.
+ */
+export function isLevelEnabled(logger: Logger, level: LogLevel): boolean {
+  if (logger === silentLogger) return false;
+  return logger.isLevelEnabled === undefined || logger.isLevelEnabled(level);
+}
+
+/**
+ * Redaction settings for what the sdk logs. Strings are cut at 4096 characters rather than the
+ * library's 256 so that a Python traceback in a worker's log record stays readable.
+ */
+export const sdkRedactOptions: RedactOptions = Object.freeze({ maxStringLength: 4096 });
+
+/**
+ * The logger the sdk writes through: the user's logger behind `wrapLogger` (fields redacted, messages
+ * scrubbed) and behind `guardLogger` (a throwing logger cannot break the pool). A silent logger stays
+ * the shared silent instance, so `isLevelEnabled` answers at once on the hot path.
+ */
+export function createSafeLogger(logger: Logger): Logger {
+  if (logger === silentLogger) return silentLogger;
+  // The sdk only ever calls `(fields, message)`, which both logger shapes share.
+  const wrapped = wrapLogger(logger as unknown as RedactionLogger, sdkRedactOptions) as unknown as Logger;
+  return guardLogger(wrapped);
 }
 
 /** The default logger: silent, unless SNAKEPIT_LOG_LEVEL names a level (or "silent"). */

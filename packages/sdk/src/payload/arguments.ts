@@ -74,7 +74,10 @@ function encodeJson(key: string, value: unknown): Uint8Array {
       const where = error.path === key ? '' : ` at ${error.path}`;
       throw errors.invalidParameter(key, `${error.reason}${where}`);
     }
-    throw errors.invalidParameter(key, error instanceof Error ? error.message : String(error), error);
+    // Whatever threw (a toJSON, a getter) may have put the value in its message; the error names
+    // only the parameter and what happened, and keeps the original as its cause.
+    const thrown = error instanceof Error ? error.name : typeof error;
+    throw errors.invalidParameter(key, `could not be encoded: reading it threw ${thrown}`, error);
   }
   if (text === undefined) throw errors.invalidParameter(key, 'value has no JSON form');
   return Buffer.from(text, 'utf8');

@@ -8,7 +8,9 @@
 import type { AdapterWorkerV1, CallContext, CallRequest } from '../adapter.js';
 import { errors, SnakepitError, type SnakepitErrorCode } from '../errors.js';
 import type { PoolTelemetry } from '../telemetry.js';
+import type { CallSpan } from '../tracing/opentelemetry.js';
 import type { AffinityMode } from '../types.js';
+import type { CallObserver, ObservedCall } from './call-observer.js';
 import type { CallQueue, QueueEntry } from './call-queue.js';
 import type { PoolEventEmitter, QueueLeaveReason } from './events.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -16,6 +18,8 @@ import type { WorkerSlot } from './worker-slot.js';
 export interface CallHost {
   readonly events: PoolEventEmitter;
   readonly telemetry: PoolTelemetry;
+  /** Debug log lines and tracing spans per call. */
+  readonly observer: CallObserver;
   /** Takes a waiting call out of its queue (it failed while waiting). */
   leaveQueue(call: PoolCall, reason: QueueLeaveReason): void;
   /** The adapter call of `call` settled: `slot` may take another call. */
@@ -46,7 +50,7 @@ function queueLeaveReason(code: SnakepitErrorCode): QueueLeaveReason {
   }
 }
 
-export abstract class PoolCall implements QueueEntry<PoolCall> {
+export abstract class PoolCall implements QueueEntry<PoolCall>, ObservedCall {
   queue: CallQueue<PoolCall> | undefined;
   queuePrevious: PoolCall | undefined;
   queueNext: PoolCall | undefined;
@@ -57,6 +61,9 @@ export abstract class PoolCall implements QueueEntry<PoolCall> {
   deadlineAt = 0;
   enqueuedAt = 0;
   dispatchedAt = 0;
+  argsDescription: string | undefined;
+  traceParent: unknown;
+  span: CallSpan | undefined;
   protected controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerIsQueueTimeout = false;
@@ -120,6 +127,7 @@ export abstract class PoolCall implements QueueEntry<PoolCall> {
     if (events.has('call:start')) {
       events.emit('call:start', { ...this.identity(), workerId: slot.id, waitMs });
     }
+    this.host.observer.started(this, slot.id, waitMs);
     this.run(slot.worker!, { signal: this.controller.signal, deadline: this.deadlineAt }, slot);
   }
 
@@ -151,6 +159,7 @@ export abstract class PoolCall implements QueueEntry<PoolCall> {
         error,
       });
     }
+    this.host.observer.failed(this, error, this.worker?.id, durationMs);
     this.deliverError(error);
     if (previous === 'running') {
       this.host.callSettled();
@@ -159,8 +168,11 @@ export abstract class PoolCall implements QueueEntry<PoolCall> {
     return true;
   }
 
-  /** Ends a running call successfully; false when it already ended (its result is then dropped). */
-  protected succeed(halted: boolean): boolean {
+  /**
+   * Ends a running call successfully; false when it already ended (its result is then dropped).
+   * `result` is the unary call's value, for the debug log's summary of it.
+   */
+  protected succeed(halted: boolean, hasResult = false, result?: unknown): boolean {
     if (this.state !== 'running') return false;
     this.settle();
     const durationMs = performance.now() - this.dispatchedAt;
@@ -178,6 +190,7 @@ export abstract class PoolCall implements QueueEntry<PoolCall> {
         halted,
       });
     }
+    this.host.observer.succeeded(this, this.worker!.id, durationMs, halted, hasResult, result);
     this.host.callSettled();
     return true;
   }
@@ -249,7 +262,7 @@ export class UnaryCall extends PoolCall {
     }
     pending.then(
       (value) => {
-        if (this.succeed(false)) this.resolvePromise(value);
+        if (this.succeed(false, true, value)) this.resolvePromise(value);
         this.host.release(slot, this, undefined);
       },
       (error: unknown) => {

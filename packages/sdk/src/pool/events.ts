@@ -44,8 +44,8 @@ export interface PoolEvents {
   'call:start': CallStartEvent;
   'call:end': CallEndEvent;
   'call:error': CallErrorEvent;
-  'queue:enter': { callId: number; queueLength: number };
-  'queue:leave': { callId: number; waitMs: number; reason: QueueLeaveReason };
+  'queue:enter': { callId: number; correlationId: string; queueLength: number };
+  'queue:leave': { callId: number; correlationId: string; waitMs: number; reason: QueueLeaveReason };
   'worker:spawn': { workerId: string };
   'worker:ready': { workerId: string; pid: number | undefined; capacity: number; startMs: number };
   'worker:exit': {

@@ -40,7 +40,17 @@ export interface PoolOptions {
   heartbeat?: Partial<HeartbeatSettings>;
   shutdownTimeoutMs?: number;
   dataDir?: string;
+  /**
+   * Any pino-shaped logger. Everything the sdk logs is redacted on the way (`wrapLogger` from
+   * @snakepit/redaction); worker output is scrubbed line by line. Default: silent, unless the
+   * `SNAKEPIT_LOG_LEVEL` environment variable names a level (JSON lines on stderr).
+   */
   logger?: Logger;
+  /**
+   * A span per call, with its trace context sent to the worker as `traceparent`, when
+   * `@opentelemetry/api` is installed. Default true (tracing is on whenever the package is there).
+   */
+  openTelemetry?: boolean;
   /** A shared session store; default: an in-memory store built from `sessions`. */
   sessionStore?: SessionStore;
   /** Options of the default in-memory session store (TTL, sweep interval, quotas). */
@@ -66,6 +76,7 @@ export interface ResolvedPoolOptions {
   shutdownTimeoutMs: number;
   dataDir: string;
   logger: Logger;
+  openTelemetry: boolean;
   sessionStore: SessionStore | undefined;
   sessions: MemorySessionStoreOptions | undefined;
   hostBridge: boolean;
@@ -103,6 +114,7 @@ const knownOptions = new Set<string>([
   'shutdownTimeoutMs',
   'dataDir',
   'logger',
+  'openTelemetry',
   'sessionStore',
   'sessions',
   'hostBridge',
@@ -179,6 +191,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.logger !== undefined && !isLogger(options.logger)) {
     throw errors.invalidParameter('logger', 'must have trace/debug/info/warn/error/fatal and child methods');
   }
+  if (options.openTelemetry !== undefined && typeof options.openTelemetry !== 'boolean') {
+    throw errors.invalidParameter('openTelemetry', 'must be a boolean');
+  }
   if (options.hostBridge !== undefined && typeof options.hostBridge !== 'boolean') {
     throw errors.invalidParameter('hostBridge', 'must be a boolean');
   }
@@ -232,10 +247,17 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     shutdownTimeoutMs: durationOption('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000),
     dataDir: options.dataDir ?? path.join(os.tmpdir(), 'snakepit-ts'),
     logger: options.logger ?? loggerFromEnvironment(),
+    openTelemetry: options.openTelemetry ?? true,
     sessionStore: options.sessionStore,
     sessions: options.sessions,
     hostBridge: options.hostBridge ?? true,
   };
+}
+
+const correlationIdPattern = /^[\x21-\x7e]{1,256}$/;
+
+function isCorrelationId(value: unknown): boolean {
+  return typeof value === 'string' && correlationIdPattern.test(value);
 }
 
 export interface ResolvedCallOptions {
@@ -259,6 +281,10 @@ export function resolveCallOptions(
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw errors.invalidParameter('signal', 'must be an AbortSignal');
   if (options.sessionId !== undefined && (typeof options.sessionId !== 'string' || options.sessionId === '')) {
     throw errors.invalidParameter('sessionId', 'must be a non-empty string');
+  }
+  if (options.correlationId !== undefined && !isCorrelationId(options.correlationId)) {
+    // It travels as a gRPC header: a newline or a non-ASCII character would break the call later, and worse.
+    throw errors.invalidParameter('correlationId', 'must be 1 to 256 printable ASCII characters without spaces');
   }
   return { timeoutMs, affinity, signal };
 }

@@ -5,16 +5,19 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CallRequest } from '../adapter.js';
 import { errors, type SnakepitError } from '../errors.js';
-import { guardLogger, type Logger } from '../logging.js';
+import { createSafeLogger, guardLogger, type Logger } from '../logging.js';
 import { encodeArguments } from '../payload/arguments.js';
 import { PoolTelemetry, type HistogramSummary, type PoolCounters } from '../telemetry.js';
+import { createCallTracer, installedOpenTelemetryApi } from '../tracing/opentelemetry.js';
 import type { CallOptions, Chunk, ChunkCallback, ToolArguments } from '../types.js';
 import { toSnakepitError, UnaryCall, type CallHost } from './call.js';
+import { CallObserver } from './call-observer.js';
 import { PoolEventEmitter, type PoolEventListener, type PoolEventName } from './events.js';
 import { maxTimerMs, resolveCallOptions, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { OrphanRegistry, reapOrphans } from './orphan-registry.js';
 import { Scheduler } from './scheduler.js';
 import { StreamCall } from './stream-call.js';
+import { WorkerLineLogger } from './worker-lines.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
 import { HostServices } from './host-services.js';
 import { createPoolSession, type PoolSession } from './pool-session.js';
@@ -113,6 +116,7 @@ function withinMs(work: Promise<unknown>, ms: number): Promise<boolean> {
 
 class WorkerPool implements Pool {
   private readonly logger: Logger;
+  private readonly observer: CallObserver;
   private readonly events: PoolEventEmitter;
   private readonly telemetry = new PoolTelemetry();
   private readonly scheduler: Scheduler;
@@ -127,8 +131,12 @@ class WorkerPool implements Pool {
   private drainWaiter: (() => void) | undefined;
 
   constructor(private readonly options: ResolvedPoolOptions) {
-    const logger = guardLogger(options.logger);
+    const logger = createSafeLogger(options.logger);
     this.logger = logger;
+    // Resolved once per pool: with tracing off or the API missing, every call skips it.
+    const tracer = options.openTelemetry ? createCallTracer(installedOpenTelemetryApi()) : undefined;
+    const observer = new CallObserver(logger, tracer);
+    this.observer = observer;
     const events = new PoolEventEmitter(logger);
     this.events = events;
     const telemetry = this.telemetry;
@@ -150,6 +158,7 @@ class WorkerPool implements Pool {
     this.callHost = {
       events,
       telemetry,
+      observer,
       leaveQueue: (call, reason) => scheduler.leaveQueue(call, reason),
       release: (slot, call, error) => scheduler.release(slot, call, error),
       callSettled: () => {
@@ -171,6 +180,8 @@ class WorkerPool implements Pool {
       events,
       telemetry,
       logger,
+      // Worker lines are scrubbed by WorkerLineLogger itself, so they skip the redacting wrapper.
+      workerLines: new WorkerLineLogger(guardLogger(options.logger)),
       scheduler,
       registry: this.registry,
       token,
@@ -220,6 +231,7 @@ class WorkerPool implements Pool {
    * from expiring), so Python can read and write its state; quotas apply here.
    */
   private submit(call: UnaryCall | StreamCall): void {
+    this.observer.submitted(call, call instanceof StreamCall ? 'stream' : 'execute');
     const sessionId = call.sessionId;
     if (sessionId === undefined || this.closed) {
       this.scheduler.submit(call);
@@ -346,7 +358,9 @@ class WorkerPool implements Pool {
     };
     if (options?.sessionId !== undefined) request.sessionId = options.sessionId;
     if (options?.metadata !== undefined) request.metadata = options.metadata;
-    return new Kind(this.callHost, ++this.callNumber, request, resolved.affinity, resolved.timeoutMs, resolved.signal);
+    const call = new Kind(this.callHost, ++this.callNumber, request, resolved.affinity, resolved.timeoutMs, resolved.signal);
+    this.observer.created(call, args);
+    return call;
   }
 
   private openStream(tool: string, args: ToolArguments | undefined, options: CallOptions | undefined): AsyncIterableIterator<Chunk> {

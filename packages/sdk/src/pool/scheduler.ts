@@ -176,7 +176,9 @@ export class Scheduler {
     this.queued += 1;
     call.waitInQueue(this.host.queueTimeoutMs);
     const events = this.host.events;
-    if (events.has('queue:enter')) events.emit('queue:enter', { callId: call.id, queueLength: this.queued });
+    if (events.has('queue:enter')) {
+      events.emit('queue:enter', { callId: call.id, correlationId: call.request.correlationId, queueLength: this.queued });
+    }
   }
 
   /** Gives `slot` waiting calls while it has free capacity, longest-waiting first. */
@@ -254,7 +256,12 @@ export class Scheduler {
   private emitLeave(call: PoolCall, reason: QueueLeaveReason): void {
     const events = this.host.events;
     if (events.has('queue:leave')) {
-      events.emit('queue:leave', { callId: call.id, waitMs: performance.now() - call.enqueuedAt, reason });
+      events.emit('queue:leave', {
+        callId: call.id,
+        correlationId: call.request.correlationId,
+        waitMs: performance.now() - call.enqueuedAt,
+        reason,
+      });
     }
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { AdapterWorkerV1, WorkerExitInfo, WorkerLogRecord, WorkerStartContext } from '../adapter.js';
 import { errors, SnakepitError } from '../errors.js';
-import { logLevels, type Logger } from '../logging.js';
+import type { Logger } from '../logging.js';
 import type { PoolTelemetry } from '../telemetry.js';
 import { Backoff } from './backoff.js';
 import type { PoolEventEmitter } from './events.js';
@@ -14,6 +14,7 @@ import { HeartbeatMonitor } from './heartbeat.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { OrphanRegistry } from './orphan-registry.js';
 import type { Scheduler } from './scheduler.js';
+import type { WorkerLineLogger } from './worker-lines.js';
 import { WorkerSlot, type Seat } from './worker-slot.js';
 
 export interface SupervisorHost {
@@ -21,6 +22,8 @@ export interface SupervisorHost {
   readonly events: PoolEventEmitter;
   readonly telemetry: PoolTelemetry;
   readonly logger: Logger;
+  /** Where the lines workers write are scrubbed and logged. */
+  readonly workerLines: WorkerLineLogger;
   readonly scheduler: Scheduler;
   readonly registry: OrphanRegistry;
   /** The per-pool secret every worker requires. */
@@ -368,17 +371,10 @@ export class WorkerSupervisor {
   }
 
   private workerLog(slot: WorkerSlot, record: WorkerLogRecord): void {
+    const lines = this.host.workerLines;
+    if (!lines.enabled) return;
     try {
-      const log = (slot.log ??= this.host.logger.child({ workerId: slot.id }));
-      const level = logLevels.includes(record.level) ? record.level : 'info';
-      log[level](
-        {
-          source: record.source,
-          ...(record.correlationId !== undefined ? { correlationId: record.correlationId } : {}),
-          ...record.fields,
-        },
-        record.message,
-      );
+      lines.log((slot.log ??= lines.forWorker(slot.id)), record);
     } catch {
       // A logger that throws must not break a worker's output pipe.
     }

@@ -1,7 +1,26 @@
-/** ToolError wire messages become SnakepitErrors here, and only here. */
+/**
+ * ToolError wire messages become SnakepitErrors here, and only here. The message, the traceback and
+ * every string in the details are scrubbed on the way in: a Python exception often quotes the values
+ * it choked on (`KeyError: 'api_key=...'`, a repr of the arguments), and errors end up in logs,
+ * error trackers and span events. `details.kind` (invalid_input, out_of_memory, ...) is kept.
+ */
+import { createTextScrubber } from '@snakepit/redaction';
 import type { ToolError } from '../gen/snakepit/bridge/v1/common_pb.js';
 import { SnakepitError, type SnakepitErrorCode } from '../errors.js';
 import { parseJson } from './tool-value.js';
+
+const scrub = createTextScrubber();
+/** Details are small JSON from the worker; deeper than this is not worth walking. */
+const maxDetailsDepth = 8;
+
+function scrubStrings(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (typeof value !== 'object' || value === null || depth >= maxDetailsDepth) return value;
+  if (Array.isArray(value)) return value.map((item) => scrubStrings(item, depth + 1));
+  const scrubbed: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) scrubbed[key] = scrubStrings(item, depth + 1);
+  return scrubbed;
+}
 
 const passThroughCodes = new Set<SnakepitErrorCode>([
   'python_error',
@@ -18,7 +37,7 @@ const passThroughCodes = new Set<SnakepitErrorCode>([
 function parseDetails(bytes: Uint8Array): Record<string, unknown> {
   if (bytes.length === 0) return {};
   try {
-    const details = parseJson(bytes);
+    const details = scrubStrings(parseJson(bytes), 0);
     return typeof details === 'object' && details !== null && !Array.isArray(details)
       ? (details as Record<string, unknown>)
       : { value: details };
@@ -30,10 +49,10 @@ function parseDetails(bytes: Uint8Array): Record<string, unknown> {
 export function fromToolError(error: ToolError, context: Record<string, unknown> = {}): SnakepitError {
   const code = passThroughCodes.has(error.code as SnakepitErrorCode) ? (error.code as SnakepitErrorCode) : 'python_error';
   const details = { ...parseDetails(error.detailsJson), ...context };
-  return new SnakepitError(code, error.message, {
+  return new SnakepitError(code, scrub(error.message), {
     details,
     ...(error.pythonType ? { pythonType: error.pythonType } : {}),
-    ...(error.traceback ? { pythonTraceback: error.traceback } : {}),
+    ...(error.traceback ? { pythonTraceback: scrub(error.traceback) } : {}),
   });
 }
 

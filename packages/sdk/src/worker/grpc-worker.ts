@@ -22,6 +22,24 @@ const exitGraceMs = 250;
 
 export const correlationHeader = 'x-snakepit-correlation-id';
 
+const headerName = /^[a-z0-9][a-z0-9_.-]*$/;
+const headerValue = /^[\x20-\x7e]*$/;
+
+/**
+ * Adds the propagator's trace headers. One that is malformed, or that would replace a header the
+ * call depends on (authorization, the correlation id, gRPC's own), is left out rather than let a
+ * third-party propagator break or hijack the call.
+ */
+function addTraceHeaders(headers: Record<string, string>, traceContext: Record<string, string>): void {
+  for (const [key, value] of Object.entries(traceContext)) {
+    const name = key.toLowerCase();
+    if (name in headers || name.startsWith('grpc-') || !headerName.test(name)) continue;
+    if (name === 'content-type' || name === 'te' || name === 'user-agent') continue;
+    if (typeof value !== 'string' || !headerValue.test(value)) continue;
+    headers[name] = value;
+  }
+}
+
 export class GrpcWorker implements AdapterWorkerV1 {
   readonly pid: number;
   readonly exited: Promise<WorkerExitInfo>;
@@ -47,11 +65,9 @@ export class GrpcWorker implements AdapterWorkerV1 {
   }
 
   private callOptions(request: CallRequest, context: CallContext) {
-    return {
-      signal: context.signal,
-      timeoutMs: Math.max(1, context.deadline - Date.now()),
-      headers: { authorization: this.authorization, [correlationHeader]: request.correlationId },
-    };
+    const headers: Record<string, string> = { authorization: this.authorization, [correlationHeader]: request.correlationId };
+    if (request.traceContext !== undefined) addTraceHeaders(headers, request.traceContext);
+    return { signal: context.signal, timeoutMs: Math.max(1, context.deadline - Date.now()), headers };
   }
 
   private static message(request: CallRequest): { call: MessageInitShape<typeof ToolCallSchema> } {

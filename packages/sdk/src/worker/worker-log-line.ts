@@ -1,4 +1,8 @@
-/** Turns one line a worker wrote into a log record; structured lines carry level and correlation id. */
+/**
+ * Turns one line a worker wrote into a log record; structured lines carry level, correlation id and
+ * trace id. Raw lines are what user code printed: stderr is read as a warning, stdout as info.
+ * Scrubbing happens where the record is logged (and only when it is), not here.
+ */
 import type { WorkerLogRecord } from '../adapter.js';
 
 const levels: Record<string, WorkerLogRecord['level']> = {
@@ -17,7 +21,9 @@ export function parseWorkerLogLine(workerId: string, source: 'stdout' | 'stderr'
     try {
       const parsed = JSON.parse(line) as Record<string, unknown>;
       if (parsed.snakepit === 'log') {
-        const { snakepit: _marker, level, message, correlation_id: correlationId, ...fields } = parsed;
+        const { snakepit: _marker, level, message, correlation_id: correlationId, trace_id: traceId, ...fields } = parsed;
+        // Named like the sdk's own fields, so one query finds a call's lines on both sides.
+        if (typeof traceId === 'string') fields.traceId = traceId;
         return {
           workerId,
           source: 'logging',

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { WorkerExitInfo, WorkerLogRecord } from '../adapter.js';
+import { createTextScrubber } from '@snakepit/redaction';
 import { errors, SnakepitError } from '../errors.js';
 import { parseWorkerLogLine } from './worker-log-line.js';
 import { readLines } from './line-reader.js';
@@ -37,6 +38,12 @@ export interface WorkerProcessOptions {
 }
 
 const stderrTailLines = 30;
+
+/**
+ * Startup errors quote what the worker printed and raised, and they reach logs and error trackers:
+ * scrubbed like every other worker line. Only on failure, so lines are kept raw until then.
+ */
+const scrub = createTextScrubber();
 
 export class WorkerProcess {
   readonly pid: number;
@@ -112,9 +119,9 @@ export class WorkerProcess {
     return this.exitInfo;
   }
 
-  /** The last lines the process wrote to stderr, for error messages. */
+  /** The last lines the process wrote to stderr, scrubbed, for error messages. */
   recentStderr(): string {
-    return this.stderrTail.join('\n');
+    return this.stderrTail.map(scrub).join('\n');
   }
 
   private log(source: 'stdout' | 'stderr', line: string): void {
@@ -165,7 +172,8 @@ export class WorkerProcess {
         } else if (announcement.event === 'failed') {
           const detail = announcement.error ?? {};
           const type = detail.type ?? 'Error';
-          finish(failure(`worker ${workerId} failed to start: ${type}: ${detail.message ?? ''}`, undefined, type, detail.traceback));
+          const traceback = detail.traceback === undefined ? undefined : scrub(String(detail.traceback));
+          finish(failure(`worker ${workerId} failed to start: ${type}: ${scrub(String(detail.message ?? ''))}`, undefined, type, traceback));
         } else {
           finish(failure(`worker ${workerId} sent an unexpected readiness line`));
         }
