@@ -17,6 +17,7 @@ import contextlib
 import re
 from typing import Any, ContextManager, Dict, Iterator, List, Optional, Tuple
 
+
 __all__ = ["Tracing", "ToolSpan", "NO_TRACING", "load_tracing", "trace_id_of", "TRACEPARENT_HEADER", "TRACESTATE_HEADER"]
 
 TRACEPARENT_HEADER = "traceparent"
@@ -47,8 +48,8 @@ class ToolSpan:
 
     __slots__ = ()
 
-    def fail(self, exc: BaseException) -> None:
-        """Records a tool failure (the tool raised, or the call was refused)."""
+    def fail(self, error_type: str) -> None:
+        """Records a tool failure (the tool raised, or the call was refused) by its type alone."""
 
 
 _NO_SPAN = ToolSpan()
@@ -86,9 +87,11 @@ class _OpenTelemetrySpan(ToolSpan):
         self._span = span
         self._trace = trace
 
-    def fail(self, exc: BaseException) -> None:
-        self._span.record_exception(exc)
-        self._span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+    def fail(self, error_type: str) -> None:
+        # The type only: messages and tracebacks may quote arguments (secrets), and a span
+        # exporter ships them off the machine unscrubbed.
+        self._span.set_attribute("error.type", error_type)
+        self._span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error_type))
 
 
 class OpenTelemetryTracing(Tracing):

@@ -180,7 +180,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             return response
         except ToolCallError as refused:
             outcome = refused.code
-            span.fail(refused)
+            span.fail(refused.code)
             return worker_pb2.ExecuteToolResponse(error=refused.to_proto())
         except asyncio.CancelledError:
             # Deadline or client cancel: async tools got the CancelledError; sync tools see the flag.
@@ -192,7 +192,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             raise
         except BaseException as exc:  # SystemExit from a tool is reported, not obeyed
             outcome = qualified_type_name(type(exc))
-            span.fail(exc)
+            span.fail(outcome)
             return worker_pb2.ExecuteToolResponse(error=exception_to_tool_error(exc))
         finally:
             self._dispatcher.after_call()
@@ -233,7 +233,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
                 prepared = self._dispatcher.prepare(call, session)
                 result = await self._dispatcher.invoke(prepared)
             except ToolCallError as refused:
-                span.fail(refused)
+                span.fail(refused.code)
                 yield worker_pb2.ExecuteStreamingToolResponse(is_final=True, error=refused.to_proto())
                 return
             except asyncio.CancelledError:
@@ -242,7 +242,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
-                span.fail(exc)
+                span.fail(qualified_type_name(type(exc)))
                 yield error_chunk(exc)
                 return
             chunks = ChunkStream(
@@ -252,7 +252,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             context.add_done_callback(lambda _context: chunks.abandon())
             async for chunk in chunks:
                 if chunk.HasField("error"):
-                    span.fail(_StreamFailure(chunk.error.python_type, chunk.error.message))
+                    span.fail(chunk.error.python_type or chunk.error.code)
                 yield chunk
         finally:
             self._dispatcher.after_call()
@@ -291,11 +291,3 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             _log.error("%s(%r) raised", name, session_id, exc_info=True)
             detail = f"{name} raised {qualified_type_name(type(exc))}: {exc}"
             await context.abort(grpc.StatusCode.INTERNAL, detail)
-
-
-class _StreamFailure(Exception):
-    """A stream's failure as recorded on its span: the producer's exception was already turned
-    into the final chunk's ToolError, so the span gets its type and message."""
-
-    def __init__(self, python_type: str, message: str) -> None:
-        super().__init__(f"{python_type}: {message}" if python_type else message)

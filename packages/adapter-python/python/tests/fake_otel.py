@@ -52,6 +52,9 @@ class FakeSpan:
     def set_status(self, status: Status) -> None:
         self.status = status
 
+    def set_attribute(self, key: str, value: Any) -> None:
+        self.attributes[key] = value
+
 
 _current: ContextVar[Optional[FakeSpan]] = ContextVar("fake_otel_current_span", default=None)
 _ids = itertools.count(1)
