@@ -6,7 +6,7 @@
 import { describe } from './describe.js';
 import { createTextScrubber, defaultMask, type TextScrubber } from './scrub-text.js';
 import { createKeyMatcher, type SensitiveKeyOptions } from './sensitive-keys.js';
-import { className, isBytes, isError, isPlainObject } from './value-kind.js';
+import { className, isBytes, isError } from './value-kind.js';
 
 export interface RedactOptions extends SensitiveKeyOptions {
   /** Replaces masked values. Default `"[REDACTED]"`. */

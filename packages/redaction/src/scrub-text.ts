@@ -171,7 +171,7 @@ export function createTextScrubber(options?: ScrubTextOptions): TextScrubber {
     quoted: string,
   ): string => `${open}${keyQuote}${key}${keyQuote}${separator}${prefix ?? ''}${quoted[0]}${mask}${quoted[0]}`;
 
-  const replaceTokenShape = (match: string, ...groups: unknown[]): string => {
+  const replaceTokenShape = (_match: string, ...groups: unknown[]): string => {
     for (const group of groups) {
       if (typeof group === 'string') return `${group}${mask}`;
       // The groups come first, then the numeric offset: no prefix captured means a JWT.

@@ -7,7 +7,7 @@ import type { CallRequest } from '../adapter.js';
 import { errors, type SnakepitError } from '../errors.js';
 import { createSafeLogger, guardLogger, type Logger } from '../logging.js';
 import { encodeArguments } from '../payload/arguments.js';
-import { PoolTelemetry, type HistogramSummary, type PoolCounters } from '../telemetry.js';
+import { PoolTelemetry } from '../telemetry.js';
 import { createCallTracer, installedOpenTelemetryApi } from '../tracing/opentelemetry.js';
 import type { CallOptions, Chunk, ChunkCallback, ToolArguments } from '../types.js';
 import { toSnakepitError, UnaryCall, type CallHost } from './call.js';
@@ -24,84 +24,14 @@ import { createPoolSession, type PoolSession } from './pool-session.js';
 import type { SessionStore } from '../session/session-store.js';
 import type { HostToolRegistry } from '../tools/host-tool-registry.js';
 import type { WorkerInfo } from './worker-slot.js';
+import type { CloseOptions, Pool, PoolStats } from './pool-api.js';
+import { consumeWithCallback, refusedStream } from './stream-forms.js';
 
-export interface CloseOptions {
-  /** Cancel calls in flight at once instead of letting them finish. Default false. */
-  force?: boolean;
-  /** Bound for the whole close. Default: the pool's `shutdownTimeoutMs`. */
-  timeoutMs?: number;
-}
+export type { CloseOptions, Pool, PoolStats } from './pool-api.js';
 
-export interface PoolStats {
-  workers: { total: number; ready: number; busy: number; starting: number };
-  queueLength: number;
-  inFlight: number;
-  counters: PoolCounters;
-  runTimeMs: HistogramSummary;
-  waitTimeMs: HistogramSummary;
-}
-
-export interface Pool extends AsyncDisposable {
-  /** Resolves once a worker is ready; rejects with `startup_failed` once every initial worker failed to start. */
-  ready(): Promise<void>;
-  execute(tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown>;
-  executeStream(tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk>;
-  executeStream(tool: string, args: ToolArguments | undefined, onChunk: ChunkCallback, options?: CallOptions): Promise<void>;
-  executeInSession(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown>;
-  executeInSessionStream(
-    sessionId: string,
-    tool: string,
-    args?: ToolArguments,
-    options?: CallOptions,
-  ): AsyncIterableIterator<Chunk>;
-  executeInSessionStream(
-    sessionId: string,
-    tool: string,
-    args: ToolArguments | undefined,
-    onChunk: ChunkCallback,
-    options?: CallOptions,
-  ): Promise<void>;
-  /** The session store shared by the pool's workers (state outlives any one worker). */
-  readonly sessions: SessionStore;
-  /** Node functions that Python tools may call (`context.call_host_tool`). */
-  readonly tools: HostToolRegistry;
-  /** A handle that runs calls in one session and reads or writes its state. */
-  session(sessionId: string): PoolSession;
-  close(options?: CloseOptions): Promise<void>;
-  stats(): PoolStats;
-  listWorkers(): WorkerInfo[];
-  on<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this;
-  off<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this;
-  once<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this;
-  [Symbol.asyncDispose](): Promise<void>;
-}
 
 export function createPool(options: PoolOptions): Pool {
   return new WorkerPool(resolvePoolOptions(options));
-}
-
-/** A stream refused before it was sent (bad arguments or options): its first `next()` rejects. */
-function refusedStream(error: SnakepitError): AsyncIterableIterator<Chunk> {
-  let reported = false;
-  const iterator: AsyncIterableIterator<Chunk> = {
-    next: () => {
-      if (reported) return Promise.resolve({ done: true, value: undefined });
-      reported = true;
-      return Promise.reject(error);
-    },
-    return: (value?: unknown) => {
-      reported = true;
-      return Promise.resolve({ done: true, value } as IteratorResult<Chunk>);
-    },
-    [Symbol.asyncIterator]: () => iterator,
-  };
-  return iterator;
-}
-
-async function consumeWithCallback(stream: AsyncIterableIterator<Chunk>, onChunk: ChunkCallback): Promise<void> {
-  for await (const chunk of stream) {
-    if ((await onChunk(chunk)) === 'halt') break;
-  }
 }
 
 function withinMs(work: Promise<unknown>, ms: number): Promise<boolean> {
