@@ -17,6 +17,7 @@ import type { HostToolRegistry } from '../tools/host-tool-registry.js';
 import type { WorkerToolCatalog } from '../tools/worker-tool-catalog.js';
 import { toConnectError, translateFailure, type BridgeLogger } from './error-translation.js';
 import { createHostService } from './host-service.js';
+import { authorizationHeader } from '../wire/headers.js';
 
 export interface HostBridgeOptions {
   sessions: SessionStore;
@@ -45,8 +46,6 @@ export const hostBridgeDefaults = Object.freeze({
   maxMessageBytes: 256 * 1024 * 1024,
   closeGraceMs: 500,
 });
-
-const authorizationHeader = 'authorization';
 
 /**
  * Compares the presented header with the expected one in constant time. Both are hashed first so

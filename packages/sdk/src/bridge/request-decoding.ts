@@ -14,8 +14,8 @@ import type { HostTool } from '../tools/host-tool-registry.js';
 import { abbreviate, validateStringMap, validateToolName } from '../tools/tool-validation.js';
 import type { WorkerToolSpec } from '../tools/worker-tool-catalog.js';
 import type { ToolArguments } from '../types.js';
+import { correlationHeader } from '../wire/headers.js';
 
-export const correlationHeader = 'x-snakepit-correlation-id';
 /** Session metadata marking a worker's own housekeeping session (exempt from user quotas). */
 export const internalSessionMetadataKey = 'snakepit.internal';
 export const maxParameterNameLength = 256;

@@ -12,6 +12,7 @@ import type { ToolCallSchema } from '../gen/snakepit/bridge/v1/common_pb.js';
 import { WorkerService } from '../gen/snakepit/bridge/v1/worker_pb.js';
 import { toChunk } from '../payload/chunk.js';
 import type { Chunk } from '../types.js';
+import { authorizationHeader, correlationHeader } from '../wire/headers.js';
 import { fromToolError } from '../wire/tool-error.js';
 import { createGrpcHttp2Transport, type GrpcHttp2Transport } from '../transport/index.js';
 import { decodeToolValue, toChunkPayload } from '../wire/tool-value.js';
@@ -20,7 +21,9 @@ import type { WorkerProcess } from './worker-process.js';
 /** How long to wait for the process to be seen dead after its call broke. */
 const exitGraceMs = 250;
 
-export const correlationHeader = 'x-snakepit-correlation-id';
+/** Bound of a session notice (its adapter hook included). */
+const sessionNoticeTimeoutMs = 10_000;
+
 
 const headerName = /^[a-z0-9][a-z0-9_.-]*$/;
 const headerValue = /^[\x20-\x7e]*$/;
@@ -65,7 +68,7 @@ export class GrpcWorker implements AdapterWorkerV1 {
   }
 
   private callOptions(request: CallRequest, context: CallContext) {
-    const headers: Record<string, string> = { authorization: this.authorization, [correlationHeader]: request.correlationId };
+    const headers: Record<string, string> = { [authorizationHeader]: this.authorization, [correlationHeader]: request.correlationId };
     if (request.traceContext !== undefined) addTraceHeaders(headers, request.traceContext);
     return { signal: context.signal, timeoutMs: Math.max(1, context.deadline - Date.now()), headers };
   }
@@ -122,12 +125,13 @@ export class GrpcWorker implements AdapterWorkerV1 {
     }
   }
 
+  // Session notices run adapter hooks; a worker that never answers must not keep them pending.
   async doBeginSession(sessionId: string): Promise<void> {
-    await this.client.beginSession({ sessionId }, { headers: { authorization: this.authorization } });
+    await this.client.beginSession({ sessionId }, { headers: { authorization: this.authorization }, timeoutMs: sessionNoticeTimeoutMs });
   }
 
   async doEndSession(sessionId: string): Promise<void> {
-    await this.client.endSession({ sessionId }, { headers: { authorization: this.authorization } });
+    await this.client.endSession({ sessionId }, { headers: { authorization: this.authorization }, timeoutMs: sessionNoticeTimeoutMs });
   }
 
   async doStop(options: { graceMs: number }): Promise<void> {
