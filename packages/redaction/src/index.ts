@@ -22,6 +22,7 @@ export {
 export {
   createPinoRedactOptions,
   createRedactingSerializers,
+  levelMethods,
   logLevels,
   redactingSerializers,
   wrapLogger,

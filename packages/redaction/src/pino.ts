@@ -20,6 +20,18 @@ export const logLevels: readonly LogLevel[] = Object.freeze([
   'fatal',
 ]);
 
+/** One method per level, made by `method(level)`: the six-method part of every logger shape. */
+export function levelMethods<Method>(method: (level: LogLevel) => Method): Record<LogLevel, Method> {
+  return {
+    trace: method('trace'),
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    fatal: method('fatal'),
+  };
+}
+
 /** One level method of a pino-shaped logger: `info({ tool }, 'called %s', name)` or `info('ready')`. */
 export interface LogMethod {
   (object: object, message?: string, ...args: unknown[]): void;
@@ -174,12 +186,7 @@ export function wrapLogger(logger: Logger, options?: RedactOptions): Logger {
       };
     };
     const wrapped: Logger = {
-      trace: method('trace'),
-      debug: method('debug'),
-      info: method('info'),
-      warn: method('warn'),
-      error: method('error'),
-      fatal: method('fatal'),
+      ...levelMethods(method),
       child: (bindings: Record<string, unknown>): Logger => {
         const redacted = redactValue(bindings);
         const safeBindings = typeof redacted === 'object' && redacted !== null ? redacted : {};

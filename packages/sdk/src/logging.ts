@@ -5,7 +5,7 @@
  * and everything it logs passes `wrapLogger` from @snakepit/redaction on the way (`createSafeLogger`),
  * so a secret that slips into a field or a message is masked before the user's logger sees it.
  */
-import { wrapLogger, type Logger as RedactionLogger, type RedactOptions } from '@snakepit/redaction';
+import { levelMethods, wrapLogger, type Logger as RedactionLogger, type RedactOptions } from '@snakepit/redaction';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -96,12 +96,7 @@ export function createJsonLogger(options: JsonLoggerOptions): Logger {
         write(formatLogLine(level, message, { ...bindings, ...fields }));
       };
     return {
-      trace: method('trace'),
-      debug: method('debug'),
-      info: method('info'),
-      warn: method('warn'),
-      error: method('error'),
-      fatal: method('fatal'),
+      ...levelMethods(method),
       child: (more) => make({ ...bindings, ...more }),
       isLevelEnabled: (level) => severity[level] >= threshold,
     };
@@ -125,12 +120,7 @@ export function guardLogger(logger: Logger): Logger {
       }
     };
   const guarded: Logger = {
-    trace: method('trace'),
-    debug: method('debug'),
-    info: method('info'),
-    warn: method('warn'),
-    error: method('error'),
-    fatal: method('fatal'),
+    ...levelMethods(method),
     child: (bindings) => {
       try {
         return guardLogger(logger.child(bindings));

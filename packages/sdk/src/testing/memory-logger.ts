@@ -3,6 +3,7 @@
  * appears in them). Children share their parent's records and add their bindings to each one.
  */
 import { formatLogLine, logLevels, type LogLevel, type Logger } from '../logging.js';
+import { levelMethods } from '@snakepit/redaction';
 
 export interface MemoryLogRecord {
   level: LogLevel;
@@ -34,12 +35,7 @@ export function createMemoryLogger(options: { level?: LogLevel } = {}): MemoryLo
       records.push({ level, message: message ?? '', fields: merged, line: formatLogLine(level, message, merged) });
     };
     return {
-      trace: method('trace'),
-      debug: method('debug'),
-      info: method('info'),
-      warn: method('warn'),
-      error: method('error'),
-      fatal: method('fatal'),
+      ...levelMethods(method),
       child: (more) => make({ ...bindings, ...more }),
     };
   };
