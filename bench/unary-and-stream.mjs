@@ -1,13 +1,17 @@
 // Prints throughput and latency figures for real Python workers. Not a test: figures only.
 //   node bench/unary-and-stream.mjs [--quick]
 // Sections: worker start-to-ready, unary calls (pool sizes x calls in flight), stream chunks/s.
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { createPool } from '@snakepit/sdk';
 import { pythonAdapter } from '@snakepit/adapter-python';
 
 const quick = process.argv.includes('--quick');
 const durationMs = quick ? 1000 : 3000;
-const adapter = pythonAdapter({ adapter: 'snakepit_bridge.adapters.showcase.ShowcaseAdapter' });
+// The repository root, so the project's .venv is found from any working folder.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const adapter = pythonAdapter({ adapter: 'snakepit_bridge.adapters.showcase.ShowcaseAdapter', cwd: root });
 
 function percentile(sorted, fraction) {
   if (sorted.length === 0) return NaN;
