@@ -110,8 +110,8 @@ function percentile(sorted, fraction) {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
 }
 
-async function measure(pid, inFlight, call) {
-  for (let index = 0; index < 200; index++) await call();
+async function measure(pid, inFlight, call, warmUpCalls) {
+  for (let index = 0; index < warmUpCalls; index++) await call();
   const latencies = [];
   let calls = 0;
   const until = performance.now() + durationMs;
@@ -142,6 +142,9 @@ async function measure(pid, inFlight, call) {
 
 const megabyte = new Uint8Array(1 << 20);
 
+/** Warm-up calls per scenario unless it sets `warmUpCalls`; a stream call is already 1000 chunks. */
+const defaultWarmUpCalls = 200;
+
 const scenarios = {
   'unary ping, 1 in flight': { inFlight: 1, call: (client) => client.ping({ message: 'ping' }).then(() => 1) },
   'unary ping, 16 in flight': { inFlight: 16, call: (client) => client.ping({ message: 'ping' }).then(() => 1) },
@@ -151,6 +154,7 @@ const scenarios = {
   },
   'stream of 1000 chunks (figures per chunk)': {
     inFlight: 1,
+    warmUpCalls: 10,
     call: async (client) => {
       let chunks = 0;
       for await (const _ of client.executeStreamingTool({ call: { toolName: 'stream', metadata: { count: '1000' } } })) chunks++;
@@ -166,8 +170,8 @@ async function measureInChild([scenario, label, port, pythonPid, bundle]) {
   const transport =
     label === 'stock' ? createGrpcTransport({ baseUrl, acceptCompression: [] }) : createGrpcHttp2Transport({ baseUrl });
   const client = createClient(WorkerService, transport);
-  const { inFlight, call } = scenarios[scenario];
-  console.log(JSON.stringify(await measure(Number(pythonPid), inFlight, () => call(client))));
+  const { inFlight, call, warmUpCalls = defaultWarmUpCalls } = scenarios[scenario];
+  console.log(JSON.stringify(await measure(Number(pythonPid), inFlight, () => call(client), warmUpCalls)));
   process.exit(0);
 }
 

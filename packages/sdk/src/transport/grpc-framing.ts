@@ -63,6 +63,11 @@ export class EnvelopeReader {
    * allocates no array). Throws a ConnectError for oversized or compressed messages.
    */
   push(chunk: Buffer): Uint8Array | Uint8Array[] | undefined {
+    // A stream's usual DATA frame is exactly one whole message with nothing held before it; taking
+    // that case first skips the chunk list and hands out one view instead of making two.
+    if (this.messageBytes < 0 && this.bufferedBytes === 0 && chunk.byteLength >= envelopePrefixBytes) {
+      if (chunk.byteLength === envelopePrefixBytes + this.messageLength(chunk)) return chunk.subarray(envelopePrefixBytes);
+    }
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.byteLength;
     let completed: Uint8Array | Uint8Array[] | undefined;
@@ -84,23 +89,28 @@ export class EnvelopeReader {
       first = Buffer.concat(this.chunks, this.bufferedBytes);
       this.chunks = [first];
     }
-    const flags = first[0] as number;
+    this.messageBytes = this.messageLength(first);
+    this.consume(envelopePrefixBytes);
+    return true;
+  }
+
+  /** Checks the prefix at the start of `frame` and returns the payload length it announces. */
+  private messageLength(frame: Buffer): number {
+    const flags = frame[0] as number;
     if ((flags & compressedFlag) !== 0) {
       throw new ConnectError('protocol error: received a compressed message, but no compression was negotiated', Code.Internal);
     }
     if (flags !== 0) {
       throw new ConnectError(`protocol error: invalid message flags 0x${flags.toString(16)}`, Code.Internal);
     }
-    const length = first.readUInt32BE(1);
+    const length = frame.readUInt32BE(1);
     if (length > this.readMaxBytes) {
       throw new ConnectError(
         `message size ${length} is larger than the configured readMaxBytes ${this.readMaxBytes}`,
         Code.ResourceExhausted,
       );
     }
-    this.messageBytes = length;
-    this.consume(envelopePrefixBytes);
-    return true;
+    return length;
   }
 
   private take(length: number): Uint8Array {

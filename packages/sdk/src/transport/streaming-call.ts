@@ -2,7 +2,8 @@
  * A streaming call. The response is an async iterator fed straight from HTTP/2 DATA frames: each
  * message is handed to a waiting consumer as soon as its last byte arrives, a slow consumer pauses
  * the HTTP/2 stream (node then stops returning flow-control credit, so the server's writes block),
- * and a consumer that stops early resets the stream so the server stops producing.
+ * and a consumer that stops early resets the stream so the server stops producing. While a
+ * consumer waits on a fast stream, the event loop lingers briefly instead of sleeping (linger.ts).
  */
 import type * as http2 from 'node:http2';
 import { fromBinary, type DescMessage, type DescMethodStreaming, type MessageShape } from '@bufbuild/protobuf';
@@ -10,6 +11,7 @@ import { Code, ConnectError, type StreamResponse } from '@connectrpc/connect';
 import { GrpcCall } from './grpc-call.js';
 import { EnvelopeReader } from './grpc-framing.js';
 import type { Http2Connection } from './http2-connection.js';
+import { LingerPolicy } from './linger.js';
 
 /** Pause the HTTP/2 stream when this much is parsed-ready but unread... */
 const pauseAtMessages = 32;
@@ -25,6 +27,7 @@ export class StreamingCall<I extends DescMessage, O extends DescMessage>
   implements AsyncIterableIterator<MessageShape<O>>
 {
   private readonly reader: EnvelopeReader;
+  private readonly linger = new LingerPolicy();
   private readonly queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private paused = false;
@@ -113,6 +116,8 @@ export class StreamingCall<I extends DescMessage, O extends DescMessage>
       this.consumed = true;
       return Promise.resolve(done);
     }
+    // The consumer keeps up: it waits for this message, so decide whether to linger for it.
+    this.linger.wait();
     return new Promise((resolve, reject) => {
       this.resolveNext = resolve;
       this.rejectNext = reject;
@@ -176,6 +181,7 @@ export class StreamingCall<I extends DescMessage, O extends DescMessage>
     if (this.rejectNext !== undefined) {
       const reject = this.rejectNext;
       this.resolveNext = this.rejectNext = undefined;
+      this.linger.settle(false);
       this.consumed = true;
       reject(error);
       return;
@@ -202,6 +208,7 @@ export class StreamingCall<I extends DescMessage, O extends DescMessage>
       // The consumer is waiting and nothing is queued ahead of this message: hand it over now.
       const reject = this.rejectNext as (error: ConnectError) => void;
       this.resolveNext = this.rejectNext = undefined;
+      this.linger.settle(true);
       const message = this.parse(payload);
       if (message instanceof ConnectError) reject(message);
       else resolve({ done: false, value: message });
@@ -228,6 +235,7 @@ export class StreamingCall<I extends DescMessage, O extends DescMessage>
   private settleNext(result: IteratorResult<MessageShape<O>>): void {
     const resolve = this.resolveNext;
     this.resolveNext = this.rejectNext = undefined;
+    this.linger.settle(false);
     if (result.done) this.consumed = true;
     resolve?.(result);
   }
