@@ -9,13 +9,11 @@ run in the executor so a long call never starves pings, and generator functions 
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import functools
 import inspect
 import json
 from concurrent.futures import Executor
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import AbstractSet, Any, Callable, Dict, FrozenSet, List, Mapping, Optional
 
 from snakepit.bridge.v1 import common_pb2
 
@@ -23,8 +21,9 @@ from .session_context import SessionContext
 from .thread_safety import ThreadSafetyMonitor, declares_thread_safe
 from .tool_errors import ToolCallError, invalid_parameter, unknown_tool
 from .tool_registry import CONTEXT_PARAMETER, ToolEntry, discover_tools
+from .tool_threads import run_in_thread
 
-__all__ = ["Dispatcher", "PreparedCall", "decode_arguments", "spec_to_proto"]
+__all__ = ["Dispatcher", "PreparedCall", "PLAIN_RESULTS", "decode_arguments", "spec_to_proto"]
 
 # How a prepared callable must be run.
 SYNC = "sync"
@@ -34,6 +33,11 @@ ASYNC_GENERATOR = "async_generator"
 
 _EMPTY = inspect.Parameter.empty
 _NAMED_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+# Result types that are certainly neither awaitables nor iterators: the checks for those are
+# skipped for them (they are most results).
+PLAIN_RESULTS = frozenset((dict, list, tuple, str, int, float, bool, type(None), bytes, bytearray))
 
 
 def _style_of(function: Callable[..., Any]) -> str:
@@ -50,14 +54,32 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# NaN/Infinity are Python extensions, not JSON; Node never sends them. One decoder for every call:
+# json.loads with any keyword argument builds a new JSONDecoder each time.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+# The decoder's scanner (C): a document with no surrounding whitespace (what Node sends) parses in
+# one call. Anything else (whitespace, errors) goes through decode() for its exact messages.
+_SCAN = _DECODER.scan_once
+_BOM = "\ufeff"
+
+
 def _decode_json(key: str, raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise invalid_parameter(key, f"not valid UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        # NaN/Infinity are Python extensions, not JSON; Node never sends them.
-        return json.loads(text, parse_constant=_reject_constant)
+        value, end = _SCAN(text, 0)
+        if end == len(text):
+            return value
+    except (StopIteration, ValueError):
+        pass
+    except RecursionError:
+        raise invalid_parameter(key, "JSON nested too deeply") from None
+    try:
+        if text.startswith(_BOM):  # what json.loads refuses before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)
     except ValueError as exc:  # JSONDecodeError is a ValueError
         raise invalid_parameter(key, f"invalid JSON: {exc}") from None
     except RecursionError:
@@ -67,14 +89,46 @@ def _decode_json(key: str, raw: bytes) -> Any:
 def decode_arguments(call: common_pb2.ToolCall) -> Dict[str, Any]:
     """Every parameter decoded up front: JSON documents parsed, binary values as bytes."""
     arguments: Dict[str, Any] = {}
+    parameters = call.json_parameters
     binary = call.binary_parameters
-    for key, raw in call.json_parameters.items():
+    # Keys and lookups rather than .items(): protobuf maps get items() from the Mapping mixin,
+    # a Python generator.
+    for key in parameters:
         if key in binary:
             raise invalid_parameter(key, "present in both json_parameters and binary_parameters")
-        arguments[key] = _decode_json(key, raw)
-    for key, raw in binary.items():
-        arguments[key] = bytes(raw)
+        arguments[key] = _decode_json(key, parameters[key])
+    for key in binary:
+        arguments[key] = bytes(binary[key])
     return arguments
+
+
+class _Binding:
+    """Signature.bind's verdict for keyword-only calls, precomputed once per tool.
+
+    `accepts()` is True only where bind would succeed: every required parameter present, and no
+    unknown name unless the tool takes **kwargs. Anything else goes through bind itself, so
+    refusals and their messages stay bind's. Tools with positional-only parameters get no plan
+    (bind's rules for them differ between Python versions).
+    """
+
+    __slots__ = ("named", "required", "any_keyword")
+
+    def __init__(self, named: FrozenSet[str], required: FrozenSet[str], any_keyword: bool) -> None:
+        self.named = named
+        self.required = required
+        self.any_keyword = any_keyword
+
+    @classmethod
+    def of(cls, signature: inspect.Signature) -> Optional["_Binding"]:
+        parameters = signature.parameters.values()
+        if any(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in parameters):
+            return None
+        named = frozenset(p.name for p in parameters if p.kind in _NAMED_KINDS)
+        required = frozenset(p.name for p in parameters if p.kind in _NAMED_KINDS and p.default is _EMPTY)
+        return cls(named, required, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters))
+
+    def accepts(self, names: AbstractSet[str]) -> bool:
+        return names >= self.required and (self.any_keyword or names <= self.named)
 
 
 def _binding_error(entry: ToolEntry, kwargs: Mapping[str, Any], exc: TypeError) -> ToolCallError:
@@ -132,6 +186,8 @@ class Dispatcher:
         discovered = getattr(adapter, "_discovered_tools", None)
         self._tools: Dict[str, ToolEntry] = discovered() if callable(discovered) else discover_tools(adapter)
         self._styles = {name: _style_of(entry.function) for name, entry in self._tools.items()}
+        # inspect.Signature.bind costs more than the rest of prepare(); see _Binding.
+        self._bindings = {name: _Binding.of(entry.signature) for name, entry in self._tools.items()}
         legacy = getattr(adapter, "execute_tool", None)
         # Snakepit's legacy dispatcher: receives every name that is not a decorated tool.
         self._legacy: Any = legacy if callable(legacy) and "execute_tool" not in self._tools else None
@@ -165,10 +221,12 @@ class Dispatcher:
             if CONTEXT_PARAMETER in arguments:
                 raise invalid_parameter(CONTEXT_PARAMETER, "reserved for the session context of the call")
             arguments[CONTEXT_PARAMETER] = session
-        try:
-            entry.signature.bind(**arguments)
-        except TypeError as exc:
-            raise _binding_error(entry, arguments, exc) from None
+        binding = self._bindings[name]
+        if binding is None or not binding.accepts(arguments.keys()):
+            try:
+                entry.signature.bind(**arguments)
+            except TypeError as exc:
+                raise _binding_error(entry, arguments, exc) from None
         return self._watched(name, self._styles[name], functools.partial(entry.function, **arguments), entry.thread_safe)
 
     def _watched(self, name: str, style: str, thunk: Callable[[], Any], thread_safe: bool) -> PreparedCall:
@@ -191,18 +249,16 @@ class Dispatcher:
         if style == ASYNC:
             result = await prepared.thunk()
         elif style == SYNC:
-            result = await self.run_sync(prepared.thunk)
+            result = await run_in_thread(self._executor, prepared.thunk)
         else:
             # Creating a generator runs none of its body; streaming drives it item by item.
             return prepared.thunk()
         # A sync function may hand back an awaitable (wrapped coroutine functions, legacy adapters).
-        if inspect.isawaitable(result):
+        if type(result) not in PLAIN_RESULTS and inspect.isawaitable(result):
             result = await result
         return result
 
     async def run_sync(self, function: Callable[..., Any], *args: Any) -> Any:
         """Runs a sync callable in the executor, inside a copy of the caller's context (session and
         correlation id stay visible to the tool and to its log lines)."""
-        loop = asyncio.get_running_loop()
-        context = contextvars.copy_context()
-        return await loop.run_in_executor(self._executor, functools.partial(context.run, function, *args))
+        return await run_in_thread(self._executor, function, *args)

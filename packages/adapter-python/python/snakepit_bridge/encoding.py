@@ -25,13 +25,13 @@ import math
 import uuid
 from collections.abc import Mapping
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Callable
 
 from snakepit.bridge.v1 import common_pb2
 
 from .type_names import qualified_type_name
 
-__all__ = ["UNSERIALIZABLE_MARKER", "encode_json", "encode_value", "to_json_tree", "qualified_type_name"]
+__all__ = ["UNSERIALIZABLE_MARKER", "encode_json", "encode_into", "encode_value", "to_json_tree", "qualified_type_name"]
 
 UNSERIALIZABLE_MARKER = "__snakepit_unserializable__"
 
@@ -115,17 +115,24 @@ def _key(key: Any) -> Any:
     raise TypeError(f"dict key of type {qualified_type_name(type(key))} cannot be a JSON object key")
 
 
+# Values that are already final JSON; checked inline in containers to save a call per item.
+# (float is not among them: NaN and infinities become null.)
+_FINAL = frozenset((str, int, bool, type(None)))
+
+
 def _walk(value: Any) -> Any:
     # Exact type checks first: they are the overwhelmingly common case and the cheapest test.
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind in _FINAL:
         return value
     if kind is float:
         return value if math.isfinite(value) else None
     if kind is dict:
-        return {(k if type(k) is str else _key(k)): _walk(v) for k, v in value.items()}
+        return {
+            (k if type(k) is str else _key(k)): (v if type(v) in _FINAL else _walk(v)) for k, v in value.items()
+        }
     if kind is list:
-        return [_walk(item) for item in value]
+        return [item if type(item) in _FINAL else _walk(item) for item in value]
     return _walk(_convert(value))
 
 
@@ -138,23 +145,88 @@ def to_json_tree(value: Any) -> Any:
         raise ValueError("result is nested too deeply or contains a circular reference") from None
 
 
+# check_circular=False: the walk has built a fresh tree, which cannot contain cycles.
+# Built once: json.dumps with any option builds a new encoder per call. encode() keeps no state,
+# so sharing them between threads is safe.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False, ensure_ascii=False)
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
+
+
+def _c_encoder(public: json.JSONEncoder, escape: Any) -> Callable[[Any], str]:
+    """`public.encode` without its per-call Python layers (it builds a new C encoder every call).
+
+    `json.encoder.c_make_encoder` is CPython's accelerator behind json.dumps, not a documented API:
+    it is used only when present and when it encodes a probe exactly like `public` does.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None or escape is None:
+        return public.encode
+    try:
+        # markers=None: no cycle check (the walked tree has none); the default is never reached
+        # for a walked tree, and refuses like JSONEncoder.default otherwise.
+        encoder = make(None, public.default, escape, None, ":", ",", False, False, False)
+
+        def encode(tree: Any) -> str:
+            return "".join(encoder(tree, 0))
+
+        probe = {"a": [1, 2.5, -0.0, True, None, "é\n\ud800"], "": {"b": 10**20}}
+        if encode(probe) == public.encode(probe) and encode("x") == public.encode("x"):
+            return encode
+    except Exception:
+        pass
+    return public.encode
+
+
+_dump = _c_encoder(_ENCODER, getattr(json.encoder, "c_encode_basestring", None))
+_dump_ascii = _c_encoder(_ASCII_ENCODER, getattr(json.encoder, "c_encode_basestring_ascii", None))
+
+# Flat dicts and lists of these (with str keys) are plain JSON already: the walk would only copy
+# them. Non-finite floats are the exception, and the encoder refuses them (then the walk runs).
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_STR = frozenset((str,))
+
+
+def _plain_tree(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict:
+        # map(type, ...) and issuperset run in C: much cheaper than walking and copying.
+        return _STR.issuperset(map(type, value)) and _SCALARS.issuperset(map(type, value.values()))
+    return kind is list and _SCALARS.issuperset(map(type, value))
+
+
 def encode_json(value: Any) -> bytes:
     """One compact UTF-8 JSON document for `value` (see the module docstring for the rules)."""
-    tree = to_json_tree(value)
-    # check_circular=False: the walk has built a fresh tree, which cannot contain cycles.
-    text = json.dumps(tree, separators=(",", ":"), allow_nan=False, check_circular=False, ensure_ascii=False)
+    tree = None
+    if _plain_tree(value):
+        try:
+            tree, text = value, _dump(value)
+        except ValueError:  # NaN or infinity: the walk turns them into null
+            tree = None
+    if tree is None:
+        tree = to_json_tree(value)
+        text = _dump(tree)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         # Lone surrogates (e.g. from surrogateescape-decoded file names) have no UTF-8 form;
         # \u escapes keep them, and JSON.parse accepts them.
-        return json.dumps(tree, separators=(",", ":"), allow_nan=False, check_circular=False).encode("ascii")
+        return _dump_ascii(tree).encode("ascii")
+
+
+def encode_into(message: common_pb2.ToolValue, value: Any) -> None:
+    """Fills `message` (a ToolValue, usually a field of a response) with `value`: raw bytes for
+    bytes-likes, JSON otherwise. Filling the field in place spares building a ToolValue that the
+    response constructor would then copy."""
+    if isinstance(value, (bytes, bytearray)):
+        message.binary = bytes(value)
+    elif isinstance(value, memoryview):
+        message.binary = value.tobytes()
+    else:
+        message.json = encode_json(value)
 
 
 def encode_value(value: Any) -> common_pb2.ToolValue:
     """A tool result or stream item as a `ToolValue`: raw bytes for bytes-likes, JSON otherwise."""
-    if isinstance(value, (bytes, bytearray)):
-        return common_pb2.ToolValue(binary=bytes(value))
-    if isinstance(value, memoryview):
-        return common_pb2.ToolValue(binary=value.tobytes())
-    return common_pb2.ToolValue(json=encode_json(value))
+    message = common_pb2.ToolValue()
+    encode_into(message, value)
+    return message

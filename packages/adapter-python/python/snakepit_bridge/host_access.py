@@ -19,6 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Optional, Tuple
 
 from .host_errors import HostBridgeUnavailable
+from .tool_threads import loop_needed
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; importing grpc here would make the package heavy
     from .host_client import HostClient
@@ -65,6 +66,8 @@ class HostAccess:
                 f"(inside an async tool); use `await context.{api}_async(...)` there"
             )
         coroutine = make_call()
+        # The request runs on the loop: a loop thread holding for this tool thread must let go.
+        loop_needed()
         try:
             future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
         except RuntimeError:  # the loop is closed: the worker is exiting
@@ -82,6 +85,7 @@ class HostAccess:
         """Awaits a host call from any event loop (the worker's, or one a tool runs itself)."""
         if asyncio.get_running_loop() is self._loop:
             return await coroutine
+        loop_needed()  # a loop a sync tool runs itself: as in run_blocking
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
         return await asyncio.wrap_future(future)
 

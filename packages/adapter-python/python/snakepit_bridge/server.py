@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any, List, Optional
 
 from .control_channel import ControlChannel, StartupError
@@ -87,19 +87,17 @@ def load_adapter_class(path: str) -> type:
 async def serve(args: argparse.Namespace, config: WorkerConfig, control: ControlChannel) -> bool:
     """Runs the worker until SIGTERM/SIGINT. Returns False when executor threads were still busy
     at exit (the caller then exits without joining them)."""
-    import grpc
+    from snakepit.bridge.v1 import worker_pb2
 
-    from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
-
-    from .auth_interceptor import TokenInterceptor
     from .dispatch import Dispatcher
     from .hooks import call_hook
     from .host_link import HostLink
     from .telemetry import load_tracing
     from .thread_safety import ThreadSafetyMonitor
+    from .tool_threads import ToolThreads
     from .worker_info import collect_worker_info
     from .worker_mode import WorkerMode
-    from .worker_service import WorkerService
+    from .worker_service import WorkerService, create_server
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -117,7 +115,7 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
     monitor = ThreadSafetyMonitor() if mode.thread_safety_checks else None
     if monitor is not None:
         monitor.check_imports()  # the adapter's own module-level imports
-    executor = ThreadPoolExecutor(max_workers=mode.executor_threads, thread_name_prefix="snakepit-tool")
+    executor = ToolThreads(max_workers=mode.executor_threads, thread_name_prefix="snakepit-tool", hold_loop=mode.hold_loop)
     dispatcher = Dispatcher(adapter, executor, monitor=monitor)
     tracing = load_tracing()
     host = HostLink.open(config, tracing) if config.host_address else None
@@ -125,24 +123,24 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
     service = WorkerService(
         adapter=adapter,
         dispatcher=dispatcher,
-        token=config.token,
         info=worker_pb2.WorkerInfo(**info),
         host=host.access if host is not None else None,
         tracing=tracing,
         admission_limit=mode.admission_limit,
     )
 
-    server = grpc.aio.server(
-        interceptors=[TokenInterceptor(config.token)],
+    # Every call must carry config.token (checked by the server's interceptor, see create_server).
+    server = create_server(
+        service,
+        config.token,
         options=[
             ("grpc.max_send_message_length", config.max_message_bytes),
             ("grpc.max_receive_message_length", config.max_message_bytes),
             # No other process may share this port.
             ("grpc.so_reuseport", 0),
-        ]
+        ],
         # No maximum_concurrent_rpcs: a cap would refuse pings when the worker is busiest (worker_mode.py).
     )
-    worker_pb2_grpc.add_WorkerServiceServicer_to_server(service, server)
     # Loopback only: the worker trusts nothing but its parent on this host.
     port = server.add_insecure_port("127.0.0.1:0")
     if not port:  # older grpcio returns 0 instead of raising
@@ -168,7 +166,7 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
     return _shutdown_executor(executor, timeout=1.0)
 
 
-def _shutdown_executor(executor: ThreadPoolExecutor, timeout: float) -> bool:
+def _shutdown_executor(executor: Executor, timeout: float) -> bool:
     executor.shutdown(wait=False, cancel_futures=True)
     joiner = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
     joiner.start()

@@ -13,7 +13,6 @@ they raise `HostBridgeUnavailable`.
 
 from __future__ import annotations
 
-import threading
 from contextvars import ContextVar
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -44,8 +43,10 @@ class SessionContext:
         # W3C trace context of the caller, when the Node side sent one.
         self.traceparent: Optional[str] = traceparent or None
         self.tracestate: Optional[str] = tracestate or None
-        # A threading.Event, not an asyncio one: sync tools poll it from executor threads.
-        self._cancelled = threading.Event()
+        # A plain flag, set once on the loop thread and polled by sync tools from executor
+        # threads: reading and writing an attribute is atomic, and nothing ever waits on it
+        # (a threading.Event cost more to create than the rest of this object).
+        self._cancelled = False
         self._host = host
         self._state: Optional[SessionState] = None
 
@@ -53,11 +54,11 @@ class SessionContext:
 
     def is_cancelled(self) -> bool:
         """True once the caller went away (cancel or deadline); cooperative tools should stop."""
-        return self._cancelled.is_set()
+        return self._cancelled
 
     def mark_cancelled(self) -> None:
         """Called by the bridge when the call is cancelled. Tools do not call this."""
-        self._cancelled.set()
+        self._cancelled = True
 
     # -- host bridge -------------------------------------------------------------------------
 

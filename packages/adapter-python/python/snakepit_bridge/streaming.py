@@ -1,7 +1,7 @@
 """Bridging a tool's output into a gRPC server stream.
 
-A producer task drains the tool's iterator into a bounded asyncio.Queue (backpressure: it runs at
-most `queue_size` chunks ahead of what gRPC has taken); the RPC handler yields from the queue.
+A producer task drains the tool's iterator into a bounded queue (backpressure: it runs at most
+`queue_size` chunks ahead of what gRPC has taken); the RPC handler yields from the queue.
 
 Chunk rules (the wire contract):
 - each item is sent at once (no look-ahead) with is_final=false, encoded like a result;
@@ -22,15 +22,17 @@ import asyncio
 import contextvars
 import logging
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor
-from typing import Any, AsyncIterator as AsyncIteratorT, List, Optional, Set
+from typing import Any, AsyncIterator as AsyncIteratorT, Deque, List, Optional, Set
 
 from snakepit.bridge.v1 import worker_pb2
 
-from .encoding import encode_value
+from .encoding import encode_into
 from .session_context import SessionContext
 from .tool_errors import exception_to_tool_error
+from .tool_threads import run_in_thread
 
 __all__ = ["DEFAULT_QUEUE_SIZE", "ChunkStream", "collect_items", "is_final_item", "error_chunk"]
 
@@ -58,7 +60,12 @@ def is_sync_stream(value: Any) -> bool:
 
 
 def data_chunk(item: Any) -> Chunk:
-    return Chunk(data=encode_value(item), is_final=is_final_item(item))
+    chunk = Chunk()
+    # Filled in place: Chunk(data=ToolValue(...)) would build the value and then copy it.
+    encode_into(chunk.data, item)
+    if is_final_item(item):
+        chunk.is_final = True
+    return chunk
 
 
 def error_chunk(exc: BaseException) -> Chunk:
@@ -103,6 +110,53 @@ class _SyncStepper:
                     _log.warning("closing a stream generator raised", exc_info=True)
 
 
+class _Channel:
+    """The bounded queue between one producer task and one consumer.
+
+    asyncio.Queue does more per item than this needs (task accounting, a `finished` event, waiter
+    deques for many producers and consumers), and this runs once per chunk.
+
+    A producer blocked on a full queue is woken when the queue has drained to half, not at the
+    first free place: when gRPC is the slower side (the usual case) it then produces in runs of
+    several chunks instead of paying a task switch for every chunk. It still never runs more than
+    `size` chunks ahead. The consumer is woken at once: every chunk goes out as soon as it exists.
+    """
+
+    __slots__ = ("_items", "_size", "_low", "_getter", "_putter")
+
+    def __init__(self, size: int) -> None:
+        self._items: Deque[Chunk] = deque()
+        # Like asyncio.Queue: a size of 0 or less means no bound.
+        self._size: float = size if size > 0 else float("inf")
+        self._low: float = size // 2 if size > 0 else float("inf")
+        self._getter: Optional["asyncio.Future[None]"] = None
+        self._putter: Optional["asyncio.Future[None]"] = None
+
+    async def put(self, chunk: Chunk) -> None:
+        """Waits while the queue is full, then appends."""
+        items = self._items
+        while len(items) >= self._size:
+            self._putter = asyncio.get_running_loop().create_future()
+            await self._putter
+        items.append(chunk)
+        _wake(self._getter)
+
+    async def get(self) -> Chunk:
+        items = self._items
+        while not items:
+            self._getter = asyncio.get_running_loop().create_future()
+            await self._getter
+        chunk = items.popleft()
+        if len(items) <= self._low:
+            _wake(self._putter)
+        return chunk
+
+
+def _wake(waiter: Optional["asyncio.Future[None]"]) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
 async def _aclose(iterator: Any) -> None:
     aclose = getattr(iterator, "aclose", None)
     if callable(aclose):
@@ -112,7 +166,7 @@ async def _aclose(iterator: Any) -> None:
             _log.warning("closing a stream async generator raised", exc_info=True)
 
 
-async def _produce_async(iterator: Any, queue: "asyncio.Queue[Chunk]") -> None:
+async def _produce_async(iterator: Any, queue: _Channel) -> None:
     try:
         async for item in iterator:
             chunk = data_chunk(item)
@@ -128,13 +182,12 @@ async def _produce_async(iterator: Any, queue: "asyncio.Queue[Chunk]") -> None:
         await _aclose(iterator)
 
 
-async def _produce_sync(iterator: Iterator[Any], queue: "asyncio.Queue[Chunk]", executor: Executor) -> None:
-    loop = asyncio.get_running_loop()
+async def _produce_sync(iterator: Iterator[Any], queue: _Channel, executor: Executor) -> None:
     stepper = _SyncStepper(iterator)
     try:
         while True:
-            step = contextvars.copy_context().run
-            chunk = await loop.run_in_executor(executor, step, stepper.step)
+            # Each step in a thread, inside a fresh copy of this task's context.
+            chunk = await run_in_thread(executor, stepper.step, hold=False)
             if chunk is None:
                 await queue.put(_closing_chunk())
                 break
@@ -154,7 +207,7 @@ async def _produce_sync(iterator: Iterator[Any], queue: "asyncio.Queue[Chunk]", 
     except BaseException as exc:
         await queue.put(error_chunk(exc))
     # Normal end (exhausted, final item or error): close now so the generator's finally runs.
-    await loop.run_in_executor(executor, contextvars.copy_context().run, stepper.close)
+    await run_in_thread(executor, stepper.close, hold=False)
 
 
 def _keep_until_done(task: "asyncio.Future[None]") -> None:
@@ -181,7 +234,7 @@ class ChunkStream:
         self._result = result
         self._executor = executor
         self._session = session
-        self._queue: "asyncio.Queue[Chunk]" = asyncio.Queue(maxsize=queue_size)
+        self._queue = _Channel(queue_size)
         self._producer: Optional["asyncio.Future[None]"] = None
         self._delivered_final = False
 
@@ -205,7 +258,8 @@ class ChunkStream:
             producer = _produce_sync(result, self._queue, self._executor)
         else:
             try:
-                single = Chunk(data=encode_value(result), is_final=True)
+                single = Chunk(is_final=True)
+                encode_into(single.data, result)
             except Exception as exc:
                 single = error_chunk(exc)
             self._delivered_final = True
@@ -240,8 +294,7 @@ async def collect_items(result: Any, *, executor: Executor, session: SessionCont
             await _aclose(result)
         return items
     if is_sync_stream(result):
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, contextvars.copy_context().run, _drain, result, session)
+        return await run_in_thread(executor, _drain, result, session)
     return result
 
 

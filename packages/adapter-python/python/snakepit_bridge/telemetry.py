@@ -18,7 +18,7 @@ import re
 from typing import Any, ContextManager, Dict, Iterator, List, Optional, Tuple
 
 
-__all__ = ["Tracing", "ToolSpan", "NO_TRACING", "load_tracing", "trace_id_of", "TRACEPARENT_HEADER", "TRACESTATE_HEADER"]
+__all__ = ["Tracing", "ToolSpan", "NO_SPAN", "NO_SPAN_CONTEXT", "NO_TRACING", "load_tracing", "trace_id_of", "TRACEPARENT_HEADER", "TRACESTATE_HEADER"]
 
 TRACEPARENT_HEADER = "traceparent"
 TRACESTATE_HEADER = "tracestate"
@@ -55,10 +55,17 @@ class ToolSpan:
 _NO_SPAN = ToolSpan()
 # nullcontext is reusable, so one instance serves every call.
 _NO_SPAN_CONTEXT: ContextManager[ToolSpan] = contextlib.nullcontext(_NO_SPAN)
+# For the worker service's fast path: a call without traceparent never gets a span (see span()).
+NO_SPAN = _NO_SPAN
+NO_SPAN_CONTEXT = _NO_SPAN_CONTEXT
 
 
 class Tracing:
-    """No tracing: the worker's behaviour when opentelemetry is not installed."""
+    """No tracing: the worker's behaviour when opentelemetry is not installed.
+
+    Contract for every implementation: a call without `traceparent` gets no span, so the worker
+    service does not even ask (`span()` is only called for calls that carry one).
+    """
 
     enabled = False
 

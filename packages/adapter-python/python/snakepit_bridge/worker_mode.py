@@ -9,6 +9,7 @@ readiness, watchdog and shutdown — is shared; a mode only decides these number
 | executor threads | 1 + 8 spare | N + 8 spare |
 | tool calls admitted at once | all that arrive (the pool sends one) | N; more wait in FIFO order |
 | adapter must declare `__thread_safe__ = True` | no | yes, checked before it is created |
+| loop waits for a sync call before going back to the loop | up to 1 ms | never |
 
 Spare threads: a cancelled sync call keeps its thread until the function returns (Python cannot
 interrupt it) while its capacity is already handed back to the pool, so the next calls must find
@@ -16,6 +17,11 @@ free threads. In threaded mode the admission limit, not the executor size, keeps
 concurrent calls. Pings, DescribeTools and session notices are never limited (the gRPC server has
 no `maximum_concurrent_rpcs`: a cap would refuse the pool's liveness pings exactly when the worker
 is busiest).
+
+The wait (tool_threads.py): a quick sync call's answer then skips the event loop's wake-up, about
+half of the thread round trip's CPU. A process-mode worker serves one call at a time, so nothing
+waits behind it but pings and heartbeats, delayed by at most the 1 ms. In threaded mode the loop
+must start the other calls at once.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ __all__ = ["WorkerMode", "DEFAULT_THREADS", "SPARE_EXECUTOR_THREADS"]
 
 DEFAULT_THREADS = 4
 SPARE_EXECUTOR_THREADS = 8
+PROCESS_MODE_HOLD_LOOP_SECONDS = 0.001
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,11 @@ class WorkerMode:
     @property
     def executor_threads(self) -> int:
         return self.capacity + SPARE_EXECUTOR_THREADS
+
+    @property
+    def hold_loop(self) -> float:
+        """Seconds the event loop thread may wait for a sync call (see the module docstring)."""
+        return PROCESS_MODE_HOLD_LOOP_SECONDS if self.name == "process" else 0.0
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "WorkerMode":

@@ -1,4 +1,9 @@
-"""The WorkerService servicer: authentication, per-call context, and the six RPCs.
+"""The WorkerService servicer: per-call context and the six RPCs, and the server that serves it.
+
+Authentication is not done here: `create_server` puts `TokenInterceptor` in front of the servicer,
+which refuses a call without the pool's token from its headers alone, before the request is read.
+That is the one check; servers for this servicer are built by `create_server` only (the worker and
+the tests alike), so no path reaches a handler without it.
 
 Every RPC runs in its own asyncio task (grpc.aio creates one per call), and each task has its own
 copy of the contextvars, so the session context, correlation id and trace id set here never leak
@@ -7,37 +12,51 @@ between calls and need no reset.
 Logging while serving names the tool, never argument values: arguments may hold anything.
 
 Tool failures are data (`ToolError` in the response), never gRPC errors: the only status codes
-this servicer produces are UNAUTHENTICATED, and INTERNAL when a session hook fails.
+this servicer produces are UNAUTHENTICATED (the interceptor), and INTERNAL when a session hook fails.
+
+This is the per-call path of every tool call, so it avoids work a call does not need: no span
+context unless the call carries `traceparent`, no admission step in process mode, the debug log
+lines (and their timing) only when debug logging is on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
-from typing import Any, AsyncIterator, Callable, NamedTuple, Optional
+from typing import Any, AsyncIterator, Callable, NamedTuple, Optional, Sequence, Tuple
 
 import grpc
 
 from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
 
-from .dispatch import Dispatcher
-from .encoding import encode_value
+from .auth_interceptor import AUTHORIZATION_HEADER, TokenInterceptor
+from .dispatch import PLAIN_RESULTS, Dispatcher
+from .encoding import encode_into
 from .host_access import CORRELATION_HEADER, HostAccess
 from .hooks import call_hook
 from .logging_setup import correlation_id_var, trace_id_var
 from .session_context import SessionContext, set_current_session_context
 from .streaming import DEFAULT_QUEUE_SIZE, ChunkStream, collect_items, error_chunk
-from .telemetry import NO_TRACING, TRACEPARENT_HEADER, TRACESTATE_HEADER, ToolSpan, Tracing, trace_id_of
+from .telemetry import NO_SPAN, NO_SPAN_CONTEXT, NO_TRACING, TRACEPARENT_HEADER, TRACESTATE_HEADER, ToolSpan, Tracing, trace_id_of
 from .tool_errors import ToolCallError, exception_to_tool_error
 from .type_names import qualified_type_name
 
-__all__ = ["WorkerService", "AUTHORIZATION_HEADER", "CORRELATION_HEADER"]
-
-AUTHORIZATION_HEADER = "authorization"
+__all__ = ["WorkerService", "create_server", "AUTHORIZATION_HEADER", "CORRELATION_HEADER"]
 
 _log = logging.getLogger("snakepit_bridge.worker")
+_DEBUG = logging.DEBUG
+
+_ExecuteToolResponse = worker_pb2.ExecuteToolResponse
+_StreamResponse = worker_pb2.ExecuteStreamingToolResponse
+
+
+def create_server(service: "WorkerService", token: str, options: Sequence[Tuple[str, Any]] = ()) -> grpc.aio.Server:
+    """A grpc.aio server (not started, no port yet) serving `service` to callers with `token`."""
+    # The interceptor caches handlers per method, so it must stay the only interceptor.
+    server = grpc.aio.server(interceptors=[TokenInterceptor(token)], options=list(options))
+    worker_pb2_grpc.add_WorkerServiceServicer_to_server(service, server)
+    return server
 
 
 class CallHeaders(NamedTuple):
@@ -47,6 +66,21 @@ class CallHeaders(NamedTuple):
 
 
 _NO_HEADERS = CallHeaders(None, None, None)
+
+
+def _call_headers(context: grpc.aio.ServicerContext) -> CallHeaders:
+    """The call's correlation and trace headers, in one pass over its metadata."""
+    correlation_id = traceparent = tracestate = None
+    for key, value in context.invocation_metadata() or ():
+        if key == CORRELATION_HEADER:
+            correlation_id = value
+        elif key == TRACEPARENT_HEADER:
+            traceparent = value
+        elif key == TRACESTATE_HEADER:
+            tracestate = value
+    if correlation_id is None and traceparent is None:
+        return _NO_HEADERS
+    return CallHeaders(correlation_id or None, traceparent or None, tracestate or None)
 
 
 def _no_release(*_: Any) -> None:
@@ -65,7 +99,6 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         *,
         adapter: Any,
         dispatcher: Dispatcher,
-        token: str,
         info: worker_pb2.WorkerInfo,
         stream_queue_size: int = DEFAULT_QUEUE_SIZE,
         host: Optional[HostAccess] = None,
@@ -74,7 +107,6 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     ) -> None:
         self._adapter = adapter
         self._dispatcher = dispatcher
-        self._expected_authorization = f"Bearer {token}".encode("utf-8")
         self._info = info
         self._stream_queue_size = stream_queue_size
         self._host = host
@@ -84,31 +116,6 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self._admission = asyncio.Semaphore(admission_limit) if admission_limit else None
 
     # -- per-call plumbing -------------------------------------------------------------------
-
-    async def _authenticate(self, context: grpc.aio.ServicerContext) -> CallHeaders:
-        """Aborts with UNAUTHENTICATED unless the bearer token matches; returns the call's
-        correlation and trace headers.
-
-        One pass over the metadata, no interceptor: this runs on every call.
-        """
-        authorization: Optional[str] = None
-        correlation_id = traceparent = tracestate = None
-        for key, value in context.invocation_metadata() or ():
-            if key == AUTHORIZATION_HEADER:
-                authorization = value
-            elif key == CORRELATION_HEADER:
-                correlation_id = value
-            elif key == TRACEPARENT_HEADER:
-                traceparent = value
-            elif key == TRACESTATE_HEADER:
-                tracestate = value
-        presented = authorization.encode("utf-8") if isinstance(authorization, str) else b""
-        # Constant-time comparison: the token is the pool's only secret.
-        if not hmac.compare_digest(presented, self._expected_authorization):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid authorization token")
-        if correlation_id is None and traceparent is None:
-            return _NO_HEADERS
-        return CallHeaders(correlation_id or None, traceparent or None, tracestate or None)
 
     def _begin_call(self, call: Any, headers: CallHeaders) -> SessionContext:
         if headers.correlation_id:
@@ -151,15 +158,17 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     # -- RPCs --------------------------------------------------------------------------------
 
     async def Ping(self, request: worker_pb2.PingRequest, context: grpc.aio.ServicerContext) -> worker_pb2.PingResponse:
-        await self._authenticate(context)
         return worker_pb2.PingResponse(message=request.message, info=self._info)
 
     async def ExecuteTool(
         self, request: worker_pb2.ExecuteToolRequest, context: grpc.aio.ServicerContext
     ) -> worker_pb2.ExecuteToolResponse:
-        headers = await self._authenticate(context)
         call = request.call
+        headers = _call_headers(context)
         session = self._begin_call(call, headers)
+        if self._admission is None and headers.traceparent is None:
+            # Process mode, untraced call: no slot to take and no span to open.
+            return await self._execute(call, session, NO_SPAN)
         release = await self._admit(context)
         try:
             with self._tracing.span(call.tool_name, session.session_id, headers.traceparent, headers.tracestate) as span:
@@ -168,20 +177,25 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             release()
 
     async def _execute(self, call: Any, session: SessionContext, span: ToolSpan) -> worker_pb2.ExecuteToolResponse:
-        started = time.perf_counter()
-        _log.debug("call start: %s", call.tool_name, extra={"tool": call.tool_name})
+        tool_name = call.tool_name
+        debug = _log.isEnabledFor(_DEBUG)
+        if debug:
+            started = time.perf_counter()
+            _log.debug("call start: %s", tool_name, extra={"tool": tool_name})
         outcome = "error"
+        dispatcher = self._dispatcher
         try:
-            prepared = self._dispatcher.prepare(call, session)
-            result = await self._dispatcher.invoke(prepared)
-            value = await collect_items(result, executor=self._dispatcher.executor, session=session)
-            response = worker_pb2.ExecuteToolResponse(result=encode_value(value))
+            result = await dispatcher.invoke(dispatcher.prepare(call, session))
+            if type(result) not in PLAIN_RESULTS:  # maybe a generator's items to collect
+                result = await collect_items(result, executor=dispatcher.executor, session=session)
+            response = _ExecuteToolResponse()
+            encode_into(response.result, result)
             outcome = "ok"
             return response
         except ToolCallError as refused:
             outcome = refused.code
             span.fail(refused.code)
-            return worker_pb2.ExecuteToolResponse(error=refused.to_proto())
+            return _ExecuteToolResponse(error=refused.to_proto())
         except asyncio.CancelledError:
             # Deadline or client cancel: async tools got the CancelledError; sync tools see the flag.
             # The span ends without an error: the caller chose to stop.
@@ -193,93 +207,80 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         except BaseException as exc:  # SystemExit from a tool is reported, not obeyed
             outcome = qualified_type_name(type(exc))
             span.fail(outcome)
-            return worker_pb2.ExecuteToolResponse(error=exception_to_tool_error(exc))
+            return _ExecuteToolResponse(error=exception_to_tool_error(exc))
         finally:
-            self._dispatcher.after_call()
-            # The tool name and outcome only: argument values never reach the logs.
-            _log.debug(
-                "call end: %s (%s, %.1f ms)",
-                call.tool_name,
-                outcome,
-                (time.perf_counter() - started) * 1000,
-                extra={"tool": call.tool_name},
-            )
+            dispatcher.after_call()
+            if debug:
+                # The tool name and outcome only: argument values never reach the logs.
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                _log.debug("call end: %s (%s, %.1f ms)", tool_name, outcome, elapsed_ms, extra={"tool": tool_name})
 
     async def ExecuteStreamingTool(
         self, request: worker_pb2.ExecuteStreamingToolRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[worker_pb2.ExecuteStreamingToolResponse]:
-        headers = await self._authenticate(context)
+        # One generator from the tool's chunks to gRPC (every layer costs a resumption per chunk).
         call = request.call
+        headers = _call_headers(context)
         session = self._begin_call(call, headers)
-        release = await self._admit(context)
+        release = _no_release if self._admission is None else await self._admit(context)
+        tool_name = call.tool_name
+        debug = _log.isEnabledFor(_DEBUG)
+        if debug:
+            started = time.perf_counter()
+            _log.debug("stream start: %s", tool_name, extra={"tool": tool_name})
+        dispatcher = self._dispatcher
         try:
-            with self._tracing.span(call.tool_name, session.session_id, headers.traceparent, headers.tracestate) as span:
-                chunks = self._stream(call, session, span, context)
+            span_context = (
+                NO_SPAN_CONTEXT
+                if headers.traceparent is None
+                else self._tracing.span(tool_name, session.session_id, headers.traceparent, headers.tracestate)
+            )
+            with span_context as span:
                 try:
-                    async for chunk in chunks:
-                        yield chunk
-                finally:
-                    await chunks.aclose()
+                    result = await dispatcher.invoke(dispatcher.prepare(call, session))
+                except ToolCallError as refused:
+                    span.fail(refused.code)
+                    yield _StreamResponse(is_final=True, error=refused.to_proto())
+                    return
+                except asyncio.CancelledError:
+                    session.mark_cancelled()
+                    raise
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:
+                    span.fail(qualified_type_name(type(exc)))
+                    yield error_chunk(exc)
+                    return
+                chunks = ChunkStream(
+                    result, executor=dispatcher.executor, session=session, queue_size=self._stream_queue_size
+                )
+                # Stops the producer as soon as the RPC ends (cancel, deadline), wherever this task was.
+                context.add_done_callback(lambda _context: chunks.abandon())
+                async for chunk in chunks:
+                    if span is not NO_SPAN and chunk.HasField("error"):
+                        span.fail(chunk.error.python_type or chunk.error.code)
+                    yield chunk
         finally:
+            dispatcher.after_call()
+            if debug:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                _log.debug("stream end: %s (%.1f ms)", tool_name, elapsed_ms, extra={"tool": tool_name})
             release()
-
-    async def _stream(
-        self, call: Any, session: SessionContext, span: ToolSpan, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[worker_pb2.ExecuteStreamingToolResponse]:
-        started = time.perf_counter()
-        _log.debug("stream start: %s", call.tool_name, extra={"tool": call.tool_name})
-        try:
-            try:
-                prepared = self._dispatcher.prepare(call, session)
-                result = await self._dispatcher.invoke(prepared)
-            except ToolCallError as refused:
-                span.fail(refused.code)
-                yield worker_pb2.ExecuteStreamingToolResponse(is_final=True, error=refused.to_proto())
-                return
-            except asyncio.CancelledError:
-                session.mark_cancelled()
-                raise
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:
-                span.fail(qualified_type_name(type(exc)))
-                yield error_chunk(exc)
-                return
-            chunks = ChunkStream(
-                result, executor=self._dispatcher.executor, session=session, queue_size=self._stream_queue_size
-            )
-            # Stops the producer as soon as the RPC ends (cancel, deadline), wherever this task was.
-            context.add_done_callback(lambda _context: chunks.abandon())
-            async for chunk in chunks:
-                if chunk.HasField("error"):
-                    span.fail(chunk.error.python_type or chunk.error.code)
-                yield chunk
-        finally:
-            self._dispatcher.after_call()
-            _log.debug(
-                "stream end: %s (%.1f ms)",
-                call.tool_name,
-                (time.perf_counter() - started) * 1000,
-                extra={"tool": call.tool_name},
-            )
 
     async def DescribeTools(
         self, request: worker_pb2.DescribeToolsRequest, context: grpc.aio.ServicerContext
     ) -> worker_pb2.DescribeToolsResponse:
-        await self._authenticate(context)
         return worker_pb2.DescribeToolsResponse(tools=self._dispatcher.describe())
 
     async def BeginSession(
         self, request: worker_pb2.BeginSessionRequest, context: grpc.aio.ServicerContext
     ) -> worker_pb2.BeginSessionResponse:
-        await self._authenticate(context)
         await self._session_hook(context, "on_session_begin", request.session_id)
         return worker_pb2.BeginSessionResponse()
 
     async def EndSession(
         self, request: worker_pb2.EndSessionRequest, context: grpc.aio.ServicerContext
     ) -> worker_pb2.EndSessionResponse:
-        await self._authenticate(context)
         await self._session_hook(context, "on_session_end", request.session_id)
         return worker_pb2.EndSessionResponse()
 

@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator, Dict, Optional, Tuple
 
 from snakepit.bridge.v1 import common_pb2, worker_pb2
+from snakepit_bridge.tool_threads import ToolThreads
+from snakepit_bridge.worker_mode import PROCESS_MODE_HOLD_LOOP_SECONDS
 
 # The folder holding snakepit_bridge and snakepit/ (put on PYTHONPATH of spawned workers).
 PYTHON_ROOT_FOR_SUBPROCESS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,8 +61,10 @@ def run(coro: Any, timeout: float = 10.0) -> Any:
     return asyncio.run(bounded())
 
 
-def new_executor() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="snakepit-tool")
+def new_executor(hold_loop: float = PROCESS_MODE_HOLD_LOOP_SECONDS) -> ToolThreads:
+    """The executor the worker uses (server.py), with 4 threads; by default it holds the loop for
+    quick calls as in process mode."""
+    return ToolThreads(max_workers=4, thread_name_prefix="snakepit-tool", hold_loop=hold_loop)
 
 
 async def wait_until(predicate: Any, timeout: float = 2.0, interval: float = 0.01) -> bool:
@@ -82,8 +85,10 @@ async def serving(
     tracing: Any = None,
     monitor: Any = None,
     admission_limit: Optional[int] = None,
+    hold_loop: Optional[float] = None,
 ) -> AsyncIterator[Tuple[Any, Any]]:
-    """An in-process grpc.aio server for `adapter` and a stub connected to it.
+    """An in-process grpc.aio server for `adapter` and a stub connected to it, built like the
+    worker's (`create_server`: the token interceptor in front of the servicer).
 
     With `host_address`, tools reach that host bridge through their SessionContext.
     """
@@ -95,23 +100,27 @@ async def serving(
     from snakepit_bridge.host_client import HostClient
     from snakepit_bridge.telemetry import NO_TRACING
     from snakepit_bridge.worker_info import collect_worker_info
-    from snakepit_bridge.worker_service import WorkerService
+    from snakepit_bridge.worker_service import WorkerService, create_server
 
     tracing = tracing or NO_TRACING
-    executor = new_executor()
+    # Threaded mode (an admission limit) never holds the loop; process mode does.
+    if hold_loop is None:
+        hold_loop = 0.0 if admission_limit else PROCESS_MODE_HOLD_LOOP_SECONDS
+    executor = new_executor(hold_loop)
     dispatcher = Dispatcher(adapter, executor, monitor=monitor)
     client = HostClient(host_address, token, max_message_bytes=64 * 1024 * 1024) if host_address else None
     host = HostAccess(client, asyncio.get_running_loop(), tracing) if client is not None else None
     info = worker_pb2.WorkerInfo(**collect_worker_info(mode="process", capacity=1, adapter="tests.Adapter"))
-    service = WorkerService(adapter=adapter, dispatcher=dispatcher, token=token, info=info, host=host, tracing=tracing,
+    service = WorkerService(adapter=adapter, dispatcher=dispatcher, info=info, host=host, tracing=tracing,
                             admission_limit=admission_limit)
-    server = grpc.aio.server()
-    worker_pb2_grpc.add_WorkerServiceServicer_to_server(service, server)
+    server = create_server(service, token)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
-        yield worker_pb2_grpc.WorkerServiceStub(channel), service
+        stub = worker_pb2_grpc.WorkerServiceStub(channel)
+        stub.channel = channel  # for calls the stub has no method for
+        yield stub, service
     finally:
         await channel.close()
         await server.stop(0)

@@ -209,3 +209,58 @@ def test_plain_classes_work_as_adapters():
 
     assert call_tool(NotBase(), make_call("hello", name="x")) == "hello x"
     assert [spec.name for spec in Dispatcher(NotBase(), new_executor()).describe()] == ["hello"]
+
+
+def _signatures():
+    def none(): pass
+    def pos(a, b=1): pass
+    def kwonly(a, *, k, m=2): pass
+    def star(a, *args, k=0): pass
+    def var(a, **rest): pass
+    def both(*args, **rest): pass
+    def posonly(a, /, b): pass
+    def posonly_var(a=0, /, **rest): pass
+    return [none, pos, kwonly, star, var, both, posonly, posonly_var]
+
+
+@pytest.mark.parametrize("function", _signatures(), ids=lambda f: f.__name__)
+def test_precomputed_binding_agrees_with_signature_bind(function):
+    import inspect
+    import itertools
+
+    from snakepit_bridge.dispatch import _Binding
+
+    signature = inspect.signature(function)
+    binding = _Binding.of(signature)
+    names = ["a", "b", "k", "m", "args", "rest", "other"]
+    for size in range(len(names) + 1):
+        for keys in itertools.combinations(names, size):
+            arguments = dict.fromkeys(keys, 1)
+            try:
+                signature.bind(**arguments)
+                binds = True
+            except TypeError:
+                binds = False
+            if binding is None:
+                continue  # positional-only parameters: always left to Signature.bind
+            # Never accepts what bind refuses, and takes the fast path for everything bind accepts.
+            assert binding.accepts(arguments.keys()) == binds, (function.__name__, keys)
+
+
+def test_a_byte_order_mark_is_refused_like_json_loads_does():
+    error = refusal(SampleAdapter(), make_call("plain", raw_json={"a": "\ufeff1".encode("utf-8")}))
+    assert error.details == {
+        "key": "a",
+        "reason": "invalid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)",
+    }
+
+
+@pytest.mark.parametrize("raw, expected", [(b' {"n": [1, 2.5]} \n', {"n": [1, 2.5]}), (b"7", 7), (b'"s"', "s")])
+def test_json_with_or_without_surrounding_whitespace_decodes(raw, expected):
+    assert decode_arguments(make_call("x", raw_json={"a": raw})) == {"a": expected}
+
+
+@pytest.mark.parametrize("raw, reason", [(b"1 x", "Extra data"), (b"[1,]", "Expecting value"), (b"-Infinity", "-Infinity")])
+def test_decoding_errors_keep_the_json_modules_messages(raw, reason):
+    error = refusal(SampleAdapter(), make_call("plain", raw_json={"a": raw}))
+    assert error.details["key"] == "a" and reason in error.details["reason"]

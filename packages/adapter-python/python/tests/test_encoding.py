@@ -202,3 +202,44 @@ def test_circular_structures_raise_value_error():
 
 def test_to_json_tree_returns_plain_types():
     assert to_json_tree({"p": Point(1, 2)}) == {"p": {"x": 1, "y": 2}}
+
+
+@pytest.mark.parametrize("value", [b"", b"\x00\xff", bytearray(b"ab"), memoryview(b"cd"), None, {"a": [1, 2.5]}, "x"])
+def test_encode_into_fills_a_field_like_building_the_value(value):
+    from snakepit.bridge.v1 import common_pb2, worker_pb2
+
+    from snakepit_bridge.encoding import encode_into
+
+    in_place = worker_pb2.ExecuteToolResponse()
+    encode_into(in_place.result, value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        expected = common_pb2.ToolValue(binary=bytes(value))
+    else:
+        expected = common_pb2.ToolValue(json=encode_json(value))
+    built = worker_pb2.ExecuteToolResponse(result=expected)
+    assert in_place.SerializeToString() == built.SerializeToString()
+    assert in_place.HasField("result")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"step": 3, "message": "étape 3/10", "progress": 30.0, "is_final": False, "none": None},
+        {"nan": float("nan"), "inf": float("-inf"), "ok": 1.5},
+        [1, 2.5, "x", None, True, float("inf")],
+        {"surrogate": "\udcff", "n": 10**30},
+        {"nested": {"a": (1, 2)}, "point": [1, 2]},
+        {1: "int key", "s": "str key"},
+        {},
+        [],
+        "just text",
+        -0.0,
+    ],
+)
+def test_flat_values_skip_the_walk_but_encode_exactly_as_before(value):
+    tree = to_json_tree(value)
+    try:
+        expected = json.dumps(tree, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        expected = json.dumps(tree, separators=(",", ":"), allow_nan=False).encode("ascii")
+    assert encode_json(value) == expected

@@ -275,3 +275,19 @@ def test_host_unreachable_is_unavailable():
             return value_of(await call_tool(stub, "go"))
 
     assert run(go()) == "host_bridge_unavailable"
+
+
+def test_host_calls_from_sync_tools_are_not_held_up_by_a_loop_holding_for_them():
+    # With process mode's hold (tool_threads.py) stretched to 10 s, a sync tool's host calls would
+    # wait for it unless they let the loop go at once (loop_needed()).
+    async def go():
+        async with fake_host(TOKEN) as (host, address), \
+                serving(HostProbe(), host_address=address, hold_loop=10.0) as (stub, _):
+            host.sessions["s1"] = {}
+            started = asyncio.get_running_loop().time()
+            assert value_of(await call_tool(stub, "call_host", name="add", args={"a": 2, "b": 40})) == 42
+            assert value_of(await call_tool(stub, "on_its_own_loop")) == 5
+            assert value_of(await call_tool(stub, "state_set", key="k", value=1, session_id="s1")) is True
+            return asyncio.get_running_loop().time() - started
+
+    assert run(go(), timeout=60) < 5

@@ -258,3 +258,43 @@ def test_cancelling_the_consuming_task_stops_the_producer():
         assert await wait_until(lambda: state["closed"])
 
     run(go())
+
+
+def test_channel_bounds_the_producer_and_wakes_it_at_half_empty():
+    from snakepit_bridge.streaming import _Channel
+
+    async def go():
+        channel = _Channel(4)
+        put = []
+
+        async def producer():
+            for i in range(10):
+                await channel.put(i)
+                put.append(i)
+
+        task = asyncio.ensure_future(producer())
+        await asyncio.sleep(0.01)
+        assert put == [0, 1, 2, 3]  # full: the producer waits
+        assert await channel.get() == 0
+        await asyncio.sleep(0.01)
+        assert put == [0, 1, 2, 3]  # one free place is not enough to wake it
+        assert await channel.get() == 1
+        await asyncio.sleep(0.01)
+        assert put == [0, 1, 2, 3, 4, 5]  # drained to half: refilled, never beyond 4 queued
+        got = [await channel.get() for _ in range(8)]
+        await task
+        return got
+
+    assert run(go()) == [2, 3, 4, 5, 6, 7, 8, 9]
+
+
+def test_channel_of_size_zero_is_unbounded_like_asyncio_queue():
+    from snakepit_bridge.streaming import _Channel
+
+    async def go():
+        channel = _Channel(0)
+        for i in range(1000):
+            await channel.put(i)
+        return [await channel.get() for _ in range(1000)]
+
+    assert run(go()) == list(range(1000))

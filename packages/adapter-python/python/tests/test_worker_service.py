@@ -239,3 +239,70 @@ def test_slow_reader_backpressure_then_cancel_stops_the_producer():
     # Bounded by the queue and gRPC's flow-control window, not by the generator (which is infinite).
     assert before_cancel < 1000
     assert after_cancel - before_cancel <= 20
+
+
+class _Details:
+    """What grpc.aio hands an interceptor: the method and the headers."""
+
+    def __init__(self, method, metadata):
+        self.method = method
+        self.invocation_metadata = metadata
+
+
+def test_token_interceptor_looks_each_method_up_once():
+    from snakepit_bridge.auth_interceptor import _REFUSAL, TokenInterceptor
+
+    looked_up = []
+    handlers = {"/svc/A": object(), "/svc/B": object()}
+
+    async def continuation(details):
+        looked_up.append(details.method)
+        return handlers.get(details.method)
+
+    async def go():
+        interceptor = TokenInterceptor("test-token")
+        results = [await interceptor.intercept_service(continuation, _Details(method, AUTH))
+                   for method in ["/svc/A", "/svc/A", "/svc/B", "/svc/A", "/svc/Nope", "/svc/Nope"]]
+        refused = [await interceptor.intercept_service(continuation, _Details("/svc/A", metadata))
+                   for metadata in [(), (("authorization", "Bearer nope"),), None]]
+        return interceptor, results, refused
+
+    interceptor, results, refused = run(go())
+    assert results == [handlers["/svc/A"]] * 2 + [handlers["/svc/B"], handlers["/svc/A"], None, None]
+    # Unknown methods are asked every time and never cached (a caller could name endless ones).
+    assert looked_up == ["/svc/A", "/svc/B", "/svc/Nope", "/svc/Nope"]
+    assert sorted(interceptor._handlers) == ["/svc/A", "/svc/B"]
+    assert refused == [_REFUSAL] * 3
+
+
+def test_unknown_method_with_the_token_is_unimplemented_and_without_it_unauthenticated():
+    async def go():
+        async with serving(ShowcaseAdapter()) as (stub, _):
+            nope = stub.channel.unary_unary("/snakepit.bridge.v1.WorkerService/Nope")
+            codes = []
+            for metadata in (AUTH, ()):
+                try:
+                    await nope(b"", metadata=metadata)
+                except grpc.aio.AioRpcError as error:
+                    codes.append(error.code())
+            # Known methods still work after the unknown one.
+            assert (await stub.Ping(worker_pb2.PingRequest(message="ok"), metadata=AUTH)).message == "ok"
+            return codes
+
+    assert run(go()) == [grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.UNAUTHENTICATED]
+
+
+class StopsAdapter(SampleAdapter):
+    @tool
+    def stops(self):
+        raise StopIteration("early")
+
+
+def test_sync_tool_raising_stop_iteration_is_an_error_not_a_hang():
+    async def go():
+        async with serving(StopsAdapter()) as (stub, _):
+            return await execute(stub, make_call("stops"), timeout=5)
+
+    response = run(go())
+    assert response.error.code == "python_error"
+    assert "StopIteration: early" in response.error.traceback
