@@ -3,17 +3,19 @@
  *
  * A consumer that keeps up with a stream waits for every message, so between two messages the
  * event loop goes to sleep in epoll and the server's next write has to wake this process. Those
- * wake-ups, not bytes or frames, were what made streaming slower than connect's stock transport:
- * measured against grpcio on a 2-vCPU KVM guest (which halts an idle vCPU at once), waking a
- * sleeping Node cost the Python worker 30–40 µs of CPU per message, about half of its per-message
- * cost, and so halved the rate it could produce at. The stock transport runs more JavaScript per
- * message, so its process was often still busy when the next message came; ours was always asleep.
+ * wake-ups, not bytes or frames (nothing is sent back during a stream), made streaming slower than
+ * connect's stock transport. On the 2-vCPU KVM dev machine, whose guest halts an idle vCPU at once
+ * (halt-polling off), waking a sleeping Node cost the grpcio worker 30–50 µs of CPU per message, a
+ * third to a half of all it spent per message, and its send rate fell with it. The stock transport
+ * runs more JavaScript (and garbage collection) per message, so its process was often still busy
+ * when the next message came; ours was nearly always asleep.
  *
  * So while a consumer waits on a stream whose messages have been arriving close together, the
  * event loop keeps turning for a few tens of microseconds before it may sleep: a pending
  * setImmediate makes libuv poll without blocking, so I/O and every other callback are still served
  * on each turn (about 1 µs each), and a message that arrives meanwhile is read without anyone being
- * woken. `LingerPolicy` decides per call when that pays, so a slow stream never spins.
+ * woken. The spinning costs Node about what sleeping and waking did; the server's saving is the
+ * gain. `LingerPolicy` decides per call when that pays, so a slow stream never spins.
  */
 import { performance } from 'node:perf_hooks';
 
