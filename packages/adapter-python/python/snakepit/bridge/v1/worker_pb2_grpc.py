@@ -30,6 +30,11 @@ class WorkerServiceStub(object):
                 request_serializer=snakepit_dot_bridge_dot_v1_dot_worker__pb2.ExecuteStreamingToolRequest.SerializeToString,
                 response_deserializer=snakepit_dot_bridge_dot_v1_dot_worker__pb2.ExecuteStreamingToolResponse.FromString,
                 )
+        self.Calls = channel.stream_stream(
+                '/snakepit.bridge.v1.WorkerService/Calls',
+                request_serializer=snakepit_dot_bridge_dot_v1_dot_worker__pb2.CallsRequest.SerializeToString,
+                response_deserializer=snakepit_dot_bridge_dot_v1_dot_worker__pb2.CallsResponse.FromString,
+                )
         self.DescribeTools = channel.unary_unary(
                 '/snakepit.bridge.v1.WorkerService/DescribeTools',
                 request_serializer=snakepit_dot_bridge_dot_v1_dot_worker__pb2.DescribeToolsRequest.SerializeToString,
@@ -67,6 +72,16 @@ class WorkerServiceServicer(object):
 
     def ExecuteStreamingTool(self, request, context):
         """Runs one tool call as a stream of chunks. Exactly one chunk has is_final set, and it is the last.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Calls(self, request_iterator, context):
+        """The call channel: one long-lived stream per worker on which small unary calls travel as
+        messages, because opening an HTTP/2 stream per call costs several times a message on an open
+        one. Each call runs exactly as ExecuteTool would (same dispatch, errors and capacity); results
+        come back in completion order, each naming its call.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -110,6 +125,11 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.ExecuteStreamingTool,
                     request_deserializer=snakepit_dot_bridge_dot_v1_dot_worker__pb2.ExecuteStreamingToolRequest.FromString,
                     response_serializer=snakepit_dot_bridge_dot_v1_dot_worker__pb2.ExecuteStreamingToolResponse.SerializeToString,
+            ),
+            'Calls': grpc.stream_stream_rpc_method_handler(
+                    servicer.Calls,
+                    request_deserializer=snakepit_dot_bridge_dot_v1_dot_worker__pb2.CallsRequest.FromString,
+                    response_serializer=snakepit_dot_bridge_dot_v1_dot_worker__pb2.CallsResponse.SerializeToString,
             ),
             'DescribeTools': grpc.unary_unary_rpc_method_handler(
                     servicer.DescribeTools,
@@ -185,6 +205,23 @@ class WorkerService(object):
         return grpc.experimental.unary_stream(request, target, '/snakepit.bridge.v1.WorkerService/ExecuteStreamingTool',
             snakepit_dot_bridge_dot_v1_dot_worker__pb2.ExecuteStreamingToolRequest.SerializeToString,
             snakepit_dot_bridge_dot_v1_dot_worker__pb2.ExecuteStreamingToolResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Calls(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(request_iterator, target, '/snakepit.bridge.v1.WorkerService/Calls',
+            snakepit_dot_bridge_dot_v1_dot_worker__pb2.CallsRequest.SerializeToString,
+            snakepit_dot_bridge_dot_v1_dot_worker__pb2.CallsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

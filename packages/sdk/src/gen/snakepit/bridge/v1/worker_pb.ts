@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file snakepit/bridge/v1/worker.proto.
  */
 export const file_snakepit_bridge_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zbmFrZXBpdC9icmlkZ2UvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC5icmlkZ2UudjEiHgoLUGluZ1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSJNCgxQaW5nUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCRIsCgRpbmZvGAIgASgLMh4uc25ha2VwaXQuYnJpZGdlLnYxLldvcmtlckluZm8iygEKCldvcmtlckluZm8SCwoDcGlkGAEgASgFEgwKBG1vZGUYAiABKAkSEAoIY2FwYWNpdHkYAyABKA0SFgoOcHl0aG9uX3ZlcnNpb24YBCABKAkSHQoVcHl0aG9uX2ltcGxlbWVudGF0aW9uGAUgASgJEhUKDWZyZWVfdGhyZWFkZWQYBiABKAgSDwoHYWRhcHRlchgHIAEoCRIWCg5ncnBjaW9fdmVyc2lvbhgIIAEoCRIYChBwcm90b2J1Zl92ZXJzaW9uGAkgASgJIkAKEkV4ZWN1dGVUb29sUmVxdWVzdBIqCgRjYWxsGAEgASgLMhwuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xDYWxsIuwBChNFeGVjdXRlVG9vbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIdLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sVmFsdWUSLAoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbEVycm9yEkcKCG1ldGFkYXRhGAMgAygLMjUuc25ha2VwaXQuYnJpZGdlLnYxLkV4ZWN1dGVUb29sUmVzcG9uc2UuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSQobRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXF1ZXN0EioKBGNhbGwYASABKAsyHC5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbENhbGwijgIKHEV4ZWN1dGVTdHJlYW1pbmdUb29sUmVzcG9uc2USKwoEZGF0YRgBIAEoCzIdLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sVmFsdWUSEAoIaXNfZmluYWwYAiABKAgSUAoIbWV0YWRhdGEYAyADKAsyPi5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXNwb25zZS5NZXRhZGF0YUVudHJ5EiwKBWVycm9yGAQgASgLMh0uc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xFcnJvchovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiFgoURGVzY3JpYmVUb29sc1JlcXVlc3QiRAoVRGVzY3JpYmVUb29sc1Jlc3BvbnNlEisKBXRvb2xzGAEgAygLMhwuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xTcGVjIikKE0JlZ2luU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIWChRCZWdpblNlc3Npb25SZXNwb25zZSInChFFbmRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhQKEkVuZFNlc3Npb25SZXNwb25zZTLdBAoNV29ya2VyU2VydmljZRJJCgRQaW5nEh8uc25ha2VwaXQuYnJpZGdlLnYxLlBpbmdSZXF1ZXN0GiAuc25ha2VwaXQuYnJpZGdlLnYxLlBpbmdSZXNwb25zZRJeCgtFeGVjdXRlVG9vbBImLnNuYWtlcGl0LmJyaWRnZS52MS5FeGVjdXRlVG9vbFJlcXVlc3QaJy5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVRvb2xSZXNwb25zZRJ7ChRFeGVjdXRlU3RyZWFtaW5nVG9vbBIvLnNuYWtlcGl0LmJyaWRnZS52MS5FeGVjdXRlU3RyZWFtaW5nVG9vbFJlcXVlc3QaMC5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXNwb25zZTABEmQKDURlc2NyaWJlVG9vbHMSKC5zbmFrZXBpdC5icmlkZ2UudjEuRGVzY3JpYmVUb29sc1JlcXVlc3QaKS5zbmFrZXBpdC5icmlkZ2UudjEuRGVzY3JpYmVUb29sc1Jlc3BvbnNlEmEKDEJlZ2luU2Vzc2lvbhInLnNuYWtlcGl0LmJyaWRnZS52MS5CZWdpblNlc3Npb25SZXF1ZXN0Giguc25ha2VwaXQuYnJpZGdlLnYxLkJlZ2luU2Vzc2lvblJlc3BvbnNlElsKCkVuZFNlc3Npb24SJS5zbmFrZXBpdC5icmlkZ2UudjEuRW5kU2Vzc2lvblJlcXVlc3QaJi5zbmFrZXBpdC5icmlkZ2UudjEuRW5kU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_snakepit_bridge_v1_common]);
+  fileDesc("Ch9zbmFrZXBpdC9icmlkZ2UvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC5icmlkZ2UudjEiHgoLUGluZ1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSJNCgxQaW5nUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCRIsCgRpbmZvGAIgASgLMh4uc25ha2VwaXQuYnJpZGdlLnYxLldvcmtlckluZm8iygEKCldvcmtlckluZm8SCwoDcGlkGAEgASgFEgwKBG1vZGUYAiABKAkSEAoIY2FwYWNpdHkYAyABKA0SFgoOcHl0aG9uX3ZlcnNpb24YBCABKAkSHQoVcHl0aG9uX2ltcGxlbWVudGF0aW9uGAUgASgJEhUKDWZyZWVfdGhyZWFkZWQYBiABKAgSDwoHYWRhcHRlchgHIAEoCRIWCg5ncnBjaW9fdmVyc2lvbhgIIAEoCRIYChBwcm90b2J1Zl92ZXJzaW9uGAkgASgJIkAKEkV4ZWN1dGVUb29sUmVxdWVzdBIqCgRjYWxsGAEgASgLMhwuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xDYWxsIuwBChNFeGVjdXRlVG9vbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIdLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sVmFsdWUSLAoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbEVycm9yEkcKCG1ldGFkYXRhGAMgAygLMjUuc25ha2VwaXQuYnJpZGdlLnYxLkV4ZWN1dGVUb29sUmVzcG9uc2UuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSQobRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXF1ZXN0EioKBGNhbGwYASABKAsyHC5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbENhbGwiTwocRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXNwb25zZRIvCgZjaHVua3MYASADKAsyHy5zbmFrZXBpdC5icmlkZ2UudjEuU3RyZWFtQ2h1bmsi7AEKC1N0cmVhbUNodW5rEisKBGRhdGEYASABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbFZhbHVlEhAKCGlzX2ZpbmFsGAIgASgIEj8KCG1ldGFkYXRhGAMgAygLMi0uc25ha2VwaXQuYnJpZGdlLnYxLlN0cmVhbUNodW5rLk1ldGFkYXRhRW50cnkSLAoFZXJyb3IYBCABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbEVycm9yGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKKAQoMQ2FsbHNSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKA0SLwoEY2FsbBgCIAEoCzIfLnNuYWtlcGl0LmJyaWRnZS52MS5DaGFubmVsQ2FsbEgAEjAKBmNhbmNlbBgDIAEoCzIeLnNuYWtlcGl0LmJyaWRnZS52MS5DYWxsQ2FuY2VsSABCBgoEa2luZCK8AQoLQ2hhbm5lbENhbGwSKgoEY2FsbBgBIAEoCzIcLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sQ2FsbBISCgp0aW1lb3V0X21zGAIgASgNEj0KB2hlYWRlcnMYAyADKAsyLC5zbmFrZXBpdC5icmlkZ2UudjEuQ2hhbm5lbENhbGwuSGVhZGVyc0VudHJ5Gi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIgwKCkNhbGxDYW5jZWwiWwoNQ2FsbHNSZXNwb25zZRIPCgdjYWxsX2lkGAEgASgNEjkKCHJlc3BvbnNlGAIgASgLMicuc25ha2VwaXQuYnJpZGdlLnYxLkV4ZWN1dGVUb29sUmVzcG9uc2UiFgoURGVzY3JpYmVUb29sc1JlcXVlc3QiRAoVRGVzY3JpYmVUb29sc1Jlc3BvbnNlEisKBXRvb2xzGAEgAygLMhwuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xTcGVjIikKE0JlZ2luU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIWChRCZWdpblNlc3Npb25SZXNwb25zZSInChFFbmRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhQKEkVuZFNlc3Npb25SZXNwb25zZTKvBQoNV29ya2VyU2VydmljZRJJCgRQaW5nEh8uc25ha2VwaXQuYnJpZGdlLnYxLlBpbmdSZXF1ZXN0GiAuc25ha2VwaXQuYnJpZGdlLnYxLlBpbmdSZXNwb25zZRJeCgtFeGVjdXRlVG9vbBImLnNuYWtlcGl0LmJyaWRnZS52MS5FeGVjdXRlVG9vbFJlcXVlc3QaJy5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVRvb2xSZXNwb25zZRJ7ChRFeGVjdXRlU3RyZWFtaW5nVG9vbBIvLnNuYWtlcGl0LmJyaWRnZS52MS5FeGVjdXRlU3RyZWFtaW5nVG9vbFJlcXVlc3QaMC5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXNwb25zZTABElAKBUNhbGxzEiAuc25ha2VwaXQuYnJpZGdlLnYxLkNhbGxzUmVxdWVzdBohLnNuYWtlcGl0LmJyaWRnZS52MS5DYWxsc1Jlc3BvbnNlKAEwARJkCg1EZXNjcmliZVRvb2xzEiguc25ha2VwaXQuYnJpZGdlLnYxLkRlc2NyaWJlVG9vbHNSZXF1ZXN0Gikuc25ha2VwaXQuYnJpZGdlLnYxLkRlc2NyaWJlVG9vbHNSZXNwb25zZRJhCgxCZWdpblNlc3Npb24SJy5zbmFrZXBpdC5icmlkZ2UudjEuQmVnaW5TZXNzaW9uUmVxdWVzdBooLnNuYWtlcGl0LmJyaWRnZS52MS5CZWdpblNlc3Npb25SZXNwb25zZRJbCgpFbmRTZXNzaW9uEiUuc25ha2VwaXQuYnJpZGdlLnYxLkVuZFNlc3Npb25SZXF1ZXN0GiYuc25ha2VwaXQuYnJpZGdlLnYxLkVuZFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_snakepit_bridge_v1_common]);
 
 /**
  * @generated from message snakepit.bridge.v1.PingRequest
@@ -184,11 +184,31 @@ export const ExecuteStreamingToolRequestSchema: GenMessage<ExecuteStreamingToolR
   messageDesc(file_snakepit_bridge_v1_worker, 5);
 
 /**
- * One chunk of a stream.
+ * Every chunk of a stream that was ready when the worker wrote, in order: a fast producer is not
+ * paced at one message per chunk, and a slow producer's chunk leaves alone, at once.
  *
  * @generated from message snakepit.bridge.v1.ExecuteStreamingToolResponse
  */
 export type ExecuteStreamingToolResponse = Message<"snakepit.bridge.v1.ExecuteStreamingToolResponse"> & {
+  /**
+   * @generated from field: repeated snakepit.bridge.v1.StreamChunk chunks = 1;
+   */
+  chunks: StreamChunk[];
+};
+
+/**
+ * Describes the message snakepit.bridge.v1.ExecuteStreamingToolResponse.
+ * Use `create(ExecuteStreamingToolResponseSchema)` to create a new message.
+ */
+export const ExecuteStreamingToolResponseSchema: GenMessage<ExecuteStreamingToolResponse> = /*@__PURE__*/
+  messageDesc(file_snakepit_bridge_v1_worker, 6);
+
+/**
+ * One chunk of a stream.
+ *
+ * @generated from message snakepit.bridge.v1.StreamChunk
+ */
+export type StreamChunk = Message<"snakepit.bridge.v1.StreamChunk"> & {
   /**
    * Unset on a final chunk that only closes the stream.
    *
@@ -215,11 +235,125 @@ export type ExecuteStreamingToolResponse = Message<"snakepit.bridge.v1.ExecuteSt
 };
 
 /**
- * Describes the message snakepit.bridge.v1.ExecuteStreamingToolResponse.
- * Use `create(ExecuteStreamingToolResponseSchema)` to create a new message.
+ * Describes the message snakepit.bridge.v1.StreamChunk.
+ * Use `create(StreamChunkSchema)` to create a new message.
  */
-export const ExecuteStreamingToolResponseSchema: GenMessage<ExecuteStreamingToolResponse> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 6);
+export const StreamChunkSchema: GenMessage<StreamChunk> = /*@__PURE__*/
+  messageDesc(file_snakepit_bridge_v1_worker, 7);
+
+/**
+ * One frame from the pool on the call channel.
+ *
+ * @generated from message snakepit.bridge.v1.CallsRequest
+ */
+export type CallsRequest = Message<"snakepit.bridge.v1.CallsRequest"> & {
+  /**
+   * Chosen by the pool; unique among the channel's calls in flight.
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * @generated from oneof snakepit.bridge.v1.CallsRequest.kind
+   */
+  kind: {
+    /**
+     * Starts a call.
+     *
+     * @generated from field: snakepit.bridge.v1.ChannelCall call = 2;
+     */
+    value: ChannelCall;
+    case: "call";
+  } | {
+    /**
+     * Stops the call: its task is cancelled as an RPC cancel would be. A cancelled call gets no
+     * result; a cancel for a call that already ended is ignored.
+     *
+     * @generated from field: snakepit.bridge.v1.CallCancel cancel = 3;
+     */
+    value: CallCancel;
+    case: "cancel";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message snakepit.bridge.v1.CallsRequest.
+ * Use `create(CallsRequestSchema)` to create a new message.
+ */
+export const CallsRequestSchema: GenMessage<CallsRequest> = /*@__PURE__*/
+  messageDesc(file_snakepit_bridge_v1_worker, 8);
+
+/**
+ * A unary call sent on the call channel, with what would otherwise travel as its gRPC metadata.
+ *
+ * @generated from message snakepit.bridge.v1.ChannelCall
+ */
+export type ChannelCall = Message<"snakepit.bridge.v1.ChannelCall"> & {
+  /**
+   * @generated from field: snakepit.bridge.v1.ToolCall call = 1;
+   */
+  call?: ToolCall | undefined;
+
+  /**
+   * What is left of the call's deadline when it is sent; 0 means none. The worker stops the call
+   * when it runs out and answers with a "timeout" error.
+   *
+   * @generated from field: uint32 timeout_ms = 2;
+   */
+  timeoutMs: number;
+
+  /**
+   * The call's headers: snakepit-correlation-id, traceparent, tracestate.
+   *
+   * @generated from field: map<string, string> headers = 3;
+   */
+  headers: { [key: string]: string };
+};
+
+/**
+ * Describes the message snakepit.bridge.v1.ChannelCall.
+ * Use `create(ChannelCallSchema)` to create a new message.
+ */
+export const ChannelCallSchema: GenMessage<ChannelCall> = /*@__PURE__*/
+  messageDesc(file_snakepit_bridge_v1_worker, 9);
+
+/**
+ * @generated from message snakepit.bridge.v1.CallCancel
+ */
+export type CallCancel = Message<"snakepit.bridge.v1.CallCancel"> & {
+};
+
+/**
+ * Describes the message snakepit.bridge.v1.CallCancel.
+ * Use `create(CallCancelSchema)` to create a new message.
+ */
+export const CallCancelSchema: GenMessage<CallCancel> = /*@__PURE__*/
+  messageDesc(file_snakepit_bridge_v1_worker, 10);
+
+/**
+ * One call's outcome on the call channel.
+ *
+ * @generated from message snakepit.bridge.v1.CallsResponse
+ */
+export type CallsResponse = Message<"snakepit.bridge.v1.CallsResponse"> & {
+  /**
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * @generated from field: snakepit.bridge.v1.ExecuteToolResponse response = 2;
+   */
+  response?: ExecuteToolResponse | undefined;
+};
+
+/**
+ * Describes the message snakepit.bridge.v1.CallsResponse.
+ * Use `create(CallsResponseSchema)` to create a new message.
+ */
+export const CallsResponseSchema: GenMessage<CallsResponse> = /*@__PURE__*/
+  messageDesc(file_snakepit_bridge_v1_worker, 11);
 
 /**
  * @generated from message snakepit.bridge.v1.DescribeToolsRequest
@@ -232,7 +366,7 @@ export type DescribeToolsRequest = Message<"snakepit.bridge.v1.DescribeToolsRequ
  * Use `create(DescribeToolsRequestSchema)` to create a new message.
  */
 export const DescribeToolsRequestSchema: GenMessage<DescribeToolsRequest> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 7);
+  messageDesc(file_snakepit_bridge_v1_worker, 12);
 
 /**
  * @generated from message snakepit.bridge.v1.DescribeToolsResponse
@@ -249,7 +383,7 @@ export type DescribeToolsResponse = Message<"snakepit.bridge.v1.DescribeToolsRes
  * Use `create(DescribeToolsResponseSchema)` to create a new message.
  */
 export const DescribeToolsResponseSchema: GenMessage<DescribeToolsResponse> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 8);
+  messageDesc(file_snakepit_bridge_v1_worker, 13);
 
 /**
  * @generated from message snakepit.bridge.v1.BeginSessionRequest
@@ -266,7 +400,7 @@ export type BeginSessionRequest = Message<"snakepit.bridge.v1.BeginSessionReques
  * Use `create(BeginSessionRequestSchema)` to create a new message.
  */
 export const BeginSessionRequestSchema: GenMessage<BeginSessionRequest> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 9);
+  messageDesc(file_snakepit_bridge_v1_worker, 14);
 
 /**
  * @generated from message snakepit.bridge.v1.BeginSessionResponse
@@ -279,7 +413,7 @@ export type BeginSessionResponse = Message<"snakepit.bridge.v1.BeginSessionRespo
  * Use `create(BeginSessionResponseSchema)` to create a new message.
  */
 export const BeginSessionResponseSchema: GenMessage<BeginSessionResponse> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 10);
+  messageDesc(file_snakepit_bridge_v1_worker, 15);
 
 /**
  * @generated from message snakepit.bridge.v1.EndSessionRequest
@@ -296,7 +430,7 @@ export type EndSessionRequest = Message<"snakepit.bridge.v1.EndSessionRequest"> 
  * Use `create(EndSessionRequestSchema)` to create a new message.
  */
 export const EndSessionRequestSchema: GenMessage<EndSessionRequest> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 11);
+  messageDesc(file_snakepit_bridge_v1_worker, 16);
 
 /**
  * @generated from message snakepit.bridge.v1.EndSessionResponse
@@ -309,7 +443,7 @@ export type EndSessionResponse = Message<"snakepit.bridge.v1.EndSessionResponse"
  * Use `create(EndSessionResponseSchema)` to create a new message.
  */
 export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 12);
+  messageDesc(file_snakepit_bridge_v1_worker, 17);
 
 /**
  * Served by every worker process on loopback; called by the pool.
@@ -346,6 +480,19 @@ export const WorkerService: GenService<{
     methodKind: "server_streaming";
     input: typeof ExecuteStreamingToolRequestSchema;
     output: typeof ExecuteStreamingToolResponseSchema;
+  },
+  /**
+   * The call channel: one long-lived stream per worker on which small unary calls travel as
+   * messages, because opening an HTTP/2 stream per call costs several times a message on an open
+   * one. Each call runs exactly as ExecuteTool would (same dispatch, errors and capacity); results
+   * come back in completion order, each naming its call.
+   *
+   * @generated from rpc snakepit.bridge.v1.WorkerService.Calls
+   */
+  calls: {
+    methodKind: "bidi_streaming";
+    input: typeof CallsRequestSchema;
+    output: typeof CallsResponseSchema;
   },
   /**
    * Lists the tools this worker's adapter offers.
