@@ -24,6 +24,12 @@ export interface PythonAdapterSettings {
   logLevel?: 'debug' | 'info' | 'warning' | 'error';
   /** Largest message either side sends or accepts. Default: 256 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Unary calls whose encoded arguments are at most this many bytes travel as messages on each
+   * worker's call channel (one open gRPC stream); larger ones get their own RPC, so a large payload
+   * never holds up small calls. 0 sends every call as its own RPC. Default: 64 KiB.
+   */
+  channelMaxRequestBytes?: number;
 }
 
 /** What the threaded adapter changes in the same process: its name and server arguments. */
@@ -72,6 +78,7 @@ export function createPythonServerAdapter(settings: PythonAdapterSettings, mode:
     missingRuntimeHint: `Python interpreter "${interpreter.command}" (from ${interpreter.source}) was not found. ${missingGrpcHint}`,
     ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
     ...(settings.logLevel !== undefined ? { logLevel: settings.logLevel } : {}),
+    ...(settings.channelMaxRequestBytes !== undefined ? { channelMaxRequestBytes: settings.channelMaxRequestBytes } : {}),
     command(_context: WorkerStartContext) {
       const inherited = process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [];
       const pythonPath = [...(settings.pythonPath ?? []), pythonPackageRoot, ...inherited].join(path.delimiter);

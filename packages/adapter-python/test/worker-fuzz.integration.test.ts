@@ -5,7 +5,8 @@
  * - Calls without the right bearer token are refused with UNAUTHENTICATED, and the tool never runs.
  * - A few hundred malformed ExecuteTool / ExecuteStreamingTool requests from a seeded generator (so
  *   any failure replays exactly) each come back as a ToolError (unary) or a final chunk carrying
- *   one (stream) with a known code: never a transport error, never a hang.
+ *   one (stream) with a known code: never a transport error, never a hang. Every unary case is
+ *   sent twice, as its own RPC and on one shared call channel, and must be refused alike.
  * - Requests that are not even valid protobuf / gRPC get a gRPC status, not silence (a call
  *   half-closed without a complete message is answered at its deadline: grpcio never answers it).
  * - Between batches and at the end the worker still answers `add` correctly and is alive.
@@ -17,8 +18,9 @@ import type { ToolCallSchema, ToolError } from '../../sdk/src/gen/snakepit/bridg
 import {
   ExecuteToolRequestSchema,
   ExecuteToolResponseSchema,
-  type ExecuteStreamingToolResponse,
+  type StreamChunk,
 } from '../../sdk/src/gen/snakepit/bridge/v1/worker_pb.js';
+import { CallChannel } from '../../sdk/src/worker/call-channel.js';
 import { isAlive } from './python-under-test.js';
 import { envelope, rawGrpcCall, startRawWorker, wire, type RawWorker } from './raw-worker.js';
 
@@ -31,10 +33,12 @@ const json = (value: unknown) => utf8(JSON.stringify(value));
 
 let worker: RawWorker;
 let auth: { headers: Record<string, string>; timeoutMs: number };
+let channel: CallChannel;
 
 beforeAll(async () => {
   worker = await startRawWorker();
   auth = { headers: { authorization: `Bearer ${worker.token}` }, timeoutMs: callTimeoutMs };
+  channel = new CallChannel(worker.client, auth.headers);
 });
 
 afterAll(async () => {
@@ -624,10 +628,15 @@ async function runCase(fuzzCase: FuzzCase): Promise<string | undefined> {
     if (fuzzCase.mode === 'unary') {
       const response = await worker.client.executeTool({ call: fuzzCase.call }, auth);
       if (response.result !== undefined) return `succeeded with a ${response.result.kind.case} result`;
-      return checkToolError(fuzzCase, response.error);
+      const problem = checkToolError(fuzzCase, response.error);
+      if (problem !== undefined) return problem;
+      const onChannel = await channel.execute({ call: fuzzCase.call, timeoutMs: callTimeoutMs }, AbortSignal.timeout(callTimeoutMs));
+      if (onChannel.result !== undefined) return `succeeded on the channel with a ${onChannel.result.kind.case} result`;
+      const channelProblem = checkToolError(fuzzCase, onChannel.error);
+      return channelProblem === undefined ? undefined : `on the channel: ${channelProblem}`;
     }
-    const chunks: ExecuteStreamingToolResponse[] = [];
-    for await (const chunk of worker.client.executeStreamingTool({ call: fuzzCase.call }, auth)) chunks.push(chunk);
+    const chunks: StreamChunk[] = [];
+    for await (const response of worker.client.executeStreamingTool({ call: fuzzCase.call }, auth)) chunks.push(...response.chunks);
     const finals = chunks.filter((chunk) => chunk.isFinal).length;
     if (finals !== 1) return `stream had ${finals} final chunks (${chunks.length} chunks)`;
     const last = chunks.at(-1)!;

@@ -1,16 +1,26 @@
-"""Bridging a tool's output into a gRPC server stream.
+"""Bridging a tool's output into a gRPC server stream, in messages of as many chunks as are ready.
 
-A producer task drains the tool's iterator into a bounded queue (backpressure: it runs at most
-`queue_size` chunks ahead of what gRPC has taken); the RPC handler yields from the queue.
+A producer drains the tool's iterator into a bounded `ChunkQueue` (chunk_queue.py); the RPC
+handler takes one message from it each time gRPC is ready for the next: every chunk that is ready
+(bounded), or, when none is, the next chunk as soon as it exists. No timer, no look-ahead: a fast
+producer is not paced at one message per chunk, and a slow one's chunks leave as they come.
 
 Chunk rules (the wire contract):
-- each item is sent at once (no look-ahead) with is_final=false, encoded like a result;
+- each item is one chunk with is_final=false, encoded like a result;
 - an item that is a dict with a truthy "is_final" is sent with is_final=true and ends the stream;
 - a generator that ends without such an item is followed by one closing chunk (is_final=true,
   no data);
 - a single value (not an iterator) is one chunk with is_final=true;
 - a producer exception becomes one final chunk carrying `error`.
-So every stream ends with exactly one is_final chunk.
+So every stream ends with exactly one is_final chunk, the last chunk of its message.
+
+Backpressure: with a slow reader gRPC's flow control blocks the handler's write, the queue fills
+(bounded by chunks and by bytes) and the producer waits.
+
+Sync generators run in tool threads, never on the loop, and make many items per hop: a run goes
+on until the queue is full or the stream ends, and wakes the loop only when the handler is waiting
+for a chunk, once per wait. (A hop per item capped a fast sync stream at the hop's cost.) Async
+generators run on the loop; one that does not await fills the queue before the handler runs again.
 
 When the caller goes away, the producer is cancelled and the generator is closed, so its
 `finally:` blocks run and the Python side really stops.
@@ -22,33 +32,37 @@ import asyncio
 import contextvars
 import logging
 import threading
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor
-from typing import Any, AsyncIterator as AsyncIteratorT, Deque, List, Optional, Set
+from typing import Any, AsyncIterator as AsyncIteratorT, List, Optional, Set
 
-from snakepit.bridge.v1 import worker_pb2
-
+from .chunk_queue import (
+    DEFAULT_QUEUE_BYTES,
+    DEFAULT_QUEUE_SIZE,
+    ChunkQueue,
+    Message,
+    final_message,
+    is_final_item,
+)
 from .encoding import encode_into
 from .session_context import SessionContext
 from .tool_errors import exception_to_tool_error
 from .tool_threads import run_in_thread
 
-__all__ = ["DEFAULT_QUEUE_SIZE", "ChunkStream", "collect_items", "is_final_item", "error_chunk"]
-
-DEFAULT_QUEUE_SIZE = 16
+__all__ = [
+    "DEFAULT_QUEUE_SIZE",
+    "DEFAULT_QUEUE_BYTES",
+    "ChunkStream",
+    "collect_items",
+    "is_final_item",
+    "final_message",
+]
 
 _log = logging.getLogger("snakepit_bridge.streaming")
 
 # asyncio keeps only weak references to tasks; producers that outlive their consumer (closing a
 # generator after the final chunk was sent) are kept alive here until they finish.
 _background: Set["asyncio.Future[None]"] = set()
-
-Chunk = worker_pb2.ExecuteStreamingToolResponse
-
-
-def is_final_item(item: Any) -> bool:
-    return isinstance(item, dict) and bool(item.get("is_final"))
 
 
 def is_async_stream(value: Any) -> bool:
@@ -59,102 +73,76 @@ def is_sync_stream(value: Any) -> bool:
     return isinstance(value, Iterator)
 
 
-def data_chunk(item: Any) -> Chunk:
-    chunk = Chunk()
-    # Filled in place: Chunk(data=ToolValue(...)) would build the value and then copy it.
-    encode_into(chunk.data, item)
-    if is_final_item(item):
-        chunk.is_final = True
-    return chunk
+def _single_message(result: Any) -> Message:
+    message = Message()
+    chunk = message.chunks.add()
+    chunk.is_final = True
+    try:
+        encode_into(chunk.data, result)
+    except Exception as exc:
+        return final_message(exception_to_tool_error(exc))
+    return message
 
 
-def error_chunk(exc: BaseException) -> Chunk:
-    return Chunk(is_final=True, error=exception_to_tool_error(exc))
+class _SyncProducer:
+    """Drives a sync iterator from tool threads, as many items per hop as the queue has room for.
 
-
-def _closing_chunk() -> Chunk:
-    return Chunk(is_final=True)
-
-
-class _SyncStepper:
-    """Advances a sync iterator one item per call, from executor threads.
-
-    The lock serialises `step` and `close`: a generator cannot be closed while another thread is
-    inside `next()`, so a close requested during a step waits for that step to return.
+    The lock serialises `run` and `close`: a generator is never closed while another thread is
+    inside its `next()`. `stop()` makes a run in progress close the generator after its current
+    item; `close()` covers the case where no run is in progress.
     """
 
-    def __init__(self, iterator: Iterator[Any]) -> None:
+    __slots__ = ("_iterator", "_queue", "_lock", "_stopped", "_closed")
+
+    def __init__(self, iterator: Iterator[Any], queue: ChunkQueue) -> None:
         self._iterator = iterator
+        self._queue = queue
         self._lock = threading.Lock()
         self._stopped = False
+        self._closed = False
 
-    def step(self) -> Optional[Chunk]:
-        """The next chunk (encoded in this worker thread, off the loop), or None when exhausted."""
+    def run(self) -> bool:
+        """In a tool thread: makes items until the queue is full (False), or until the stream has
+        ended or was stopped (True; the generator is then closed, from this thread)."""
+        queue = self._queue
+        iterator = self._iterator
         with self._lock:
-            if self._stopped:
-                return None
+            if self._closed:
+                return True
             try:
-                item = next(self._iterator)
-            except StopIteration:
-                return None
-        return data_chunk(item)
+                # `_stopped` is a plain attribute set on the loop thread: checked between items.
+                while not self._stopped:
+                    if not queue.has_room():
+                        return False
+                    try:
+                        item = next(iterator)
+                    except StopIteration:
+                        queue.put_end()
+                        break
+                    if queue.put(item):
+                        break
+            except BaseException as exc:  # SystemExit from a tool is reported, not obeyed
+                queue.put_end(exception_to_tool_error(exc))
+            self._close()
+        return True
+
+    def stop(self) -> None:
+        self._stopped = True
 
     def close(self) -> None:
         with self._lock:
-            self._stopped = True
-            close = getattr(self._iterator, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception:  # a generator's own cleanup failing must not escape a thread
-                    _log.warning("closing a stream generator raised", exc_info=True)
+            self._close()
 
-
-class _Channel:
-    """The bounded queue between one producer task and one consumer.
-
-    asyncio.Queue does more per item than this needs (task accounting, a `finished` event, waiter
-    deques for many producers and consumers), and this runs once per chunk.
-
-    A producer blocked on a full queue is woken when the queue has drained to half, not at the
-    first free place: when gRPC is the slower side (the usual case) it then produces in runs of
-    several chunks instead of paying a task switch for every chunk. It still never runs more than
-    `size` chunks ahead. The consumer is woken at once: every chunk goes out as soon as it exists.
-    """
-
-    __slots__ = ("_items", "_size", "_low", "_getter", "_putter")
-
-    def __init__(self, size: int) -> None:
-        self._items: Deque[Chunk] = deque()
-        # Like asyncio.Queue: a size of 0 or less means no bound.
-        self._size: float = size if size > 0 else float("inf")
-        self._low: float = size // 2 if size > 0 else float("inf")
-        self._getter: Optional["asyncio.Future[None]"] = None
-        self._putter: Optional["asyncio.Future[None]"] = None
-
-    async def put(self, chunk: Chunk) -> None:
-        """Waits while the queue is full, then appends."""
-        items = self._items
-        while len(items) >= self._size:
-            self._putter = asyncio.get_running_loop().create_future()
-            await self._putter
-        items.append(chunk)
-        _wake(self._getter)
-
-    async def get(self) -> Chunk:
-        items = self._items
-        while not items:
-            self._getter = asyncio.get_running_loop().create_future()
-            await self._getter
-        chunk = items.popleft()
-        if len(items) <= self._low:
-            _wake(self._putter)
-        return chunk
-
-
-def _wake(waiter: Optional["asyncio.Future[None]"]) -> None:
-    if waiter is not None and not waiter.done():
-        waiter.set_result(None)
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        close = getattr(self._iterator, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:  # a generator's own cleanup failing must not escape a thread
+                _log.warning("closing a stream generator raised", exc_info=True)
 
 
 async def _aclose(iterator: Any) -> None:
@@ -166,48 +154,41 @@ async def _aclose(iterator: Any) -> None:
             _log.warning("closing a stream async generator raised", exc_info=True)
 
 
-async def _produce_async(iterator: Any, queue: _Channel) -> None:
+async def _produce_async(iterator: Any, queue: ChunkQueue) -> None:
+    # On the loop: a generator that does not await fills the queue before the handler runs again,
+    # so it batches by itself.
     try:
         async for item in iterator:
-            chunk = data_chunk(item)
-            await queue.put(chunk)
-            if chunk.is_final:
+            if queue.put(item):
                 return
-        await queue.put(_closing_chunk())
+            if not queue.has_room():
+                await queue.room()
+        queue.put_end()
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise
     except BaseException as exc:  # SystemExit from a tool is reported, not obeyed
-        await queue.put(error_chunk(exc))
+        queue.put_end(exception_to_tool_error(exc))
     finally:
         await _aclose(iterator)
 
 
-async def _produce_sync(iterator: Iterator[Any], queue: _Channel, executor: Executor) -> None:
-    stepper = _SyncStepper(iterator)
+async def _produce_sync(producer: _SyncProducer, queue: ChunkQueue, executor: Executor) -> None:
     try:
-        while True:
-            # Each step in a thread, inside a fresh copy of this task's context.
-            chunk = await run_in_thread(executor, stepper.step, hold=False)
-            if chunk is None:
-                await queue.put(_closing_chunk())
-                break
-            await queue.put(chunk)
-            if chunk.is_final:
-                break
+        # Each run in a thread, inside a fresh copy of this task's context (session, correlation id).
+        while not await run_in_thread(executor, producer.run, hold=False):
+            await queue.room()
     except asyncio.CancelledError:
-        # The caller is gone. A step may still be running in its thread; the close queues behind
-        # it (stepper lock) without this task waiting for it.
+        # The caller is gone. A run still going in its thread closes the generator after its
+        # current item; otherwise the close runs in a thread of its own. This task waits for neither.
+        producer.stop()
         try:
-            executor.submit(contextvars.copy_context().run, stepper.close)
+            executor.submit(contextvars.copy_context().run, producer.close)
         except RuntimeError:  # executor already shut down: the process is exiting anyway
             pass
         raise
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:
-        await queue.put(error_chunk(exc))
-    # Normal end (exhausted, final item or error): close now so the generator's finally runs.
-    await run_in_thread(executor, stepper.close, hold=False)
+    except Exception as exc:
+        # The hop itself failed (runs catch everything): the stream still ends with a final chunk.
+        queue.put_end(exception_to_tool_error(exc))
 
 
 def _keep_until_done(task: "asyncio.Future[None]") -> None:
@@ -216,7 +197,7 @@ def _keep_until_done(task: "asyncio.Future[None]") -> None:
 
 
 class ChunkStream:
-    """The chunks of a tool's result, ending with exactly one is_final chunk.
+    """The messages of a tool's result; the last chunk of the last message is the one final chunk.
 
     Iterate it with `async for`. `abandon()` stops the producer early; the RPC handler also calls it
     from the RPC's done callback, because a cancelled RPC whose task was blocked writing to gRPC
@@ -230,16 +211,18 @@ class ChunkStream:
         executor: Executor,
         session: SessionContext,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
     ) -> None:
         self._result = result
         self._executor = executor
         self._session = session
-        self._queue = _Channel(queue_size)
+        self._queue_size = queue_size
+        self._queue_bytes = queue_bytes
         self._producer: Optional["asyncio.Future[None]"] = None
         self._delivered_final = False
 
-    def __aiter__(self) -> AsyncIteratorT[Chunk]:
-        return self._chunks()
+    def __aiter__(self) -> AsyncIteratorT[Message]:
+        return self._messages()
 
     def abandon(self) -> None:
         """Stops production unless the final chunk was already handed over. Idempotent."""
@@ -250,31 +233,28 @@ class ChunkStream:
         if self._producer is not None and not self._producer.done():
             self._producer.cancel()
 
-    async def _chunks(self) -> AsyncIteratorT[Chunk]:
+    async def _messages(self) -> AsyncIteratorT[Message]:
         result = self._result
         if is_async_stream(result):
-            producer = _produce_async(result, self._queue)
+            queue = ChunkQueue(self._queue_size, self._queue_bytes, from_thread=False)
+            producer = _produce_async(result, queue)
         elif is_sync_stream(result):
-            producer = _produce_sync(result, self._queue, self._executor)
+            queue = ChunkQueue(self._queue_size, self._queue_bytes, from_thread=True)
+            producer = _produce_sync(_SyncProducer(result, queue), queue, self._executor)
         else:
-            try:
-                single = Chunk(is_final=True)
-                encode_into(single.data, result)
-            except Exception as exc:
-                single = error_chunk(exc)
             self._delivered_final = True
-            yield single
+            yield _single_message(result)
             return
 
         self._producer = asyncio.ensure_future(producer)
         _keep_until_done(self._producer)
         try:
             while True:
-                chunk = await self._queue.get()
+                message = await queue.take()
                 # Set before yielding: once the final chunk is handed to gRPC the stream is complete.
-                self._delivered_final = chunk.is_final
-                yield chunk
-                if self._delivered_final:
+                self._delivered_final = final = message.chunks[-1].is_final
+                yield message
+                if final:
                     return
         finally:
             self.abandon()

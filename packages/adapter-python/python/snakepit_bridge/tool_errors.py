@@ -1,8 +1,8 @@
 """Failures reported as data (`ToolError`), not as gRPC status codes.
 
-Two sources: the dispatcher refusing a call before the tool runs (`ToolCallError`:
-invalid_parameter, unknown_tool), and a Python exception raised by the tool (python_error).
-Either way the worker keeps serving.
+Three sources: the dispatcher refusing a call before the tool runs (`ToolCallError`:
+invalid_parameter, unknown_tool), a Python exception raised by the tool (python_error), and a call
+on the call channel outliving its `timeout_ms` (timeout). Either way the worker keeps serving.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from snakepit.bridge.v1 import common_pb2
 from .host_errors import SnakepitBridgeError
 from .type_names import qualified_type_name
 
-__all__ = ["ToolCallError", "invalid_parameter", "unknown_tool", "error_kind", "exception_to_tool_error"]
+__all__ = ["ToolCallError", "invalid_parameter", "unknown_tool", "timed_out", "error_kind", "exception_to_tool_error"]
 
 _TIMEOUT_TYPES = (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError)
 
@@ -79,6 +79,15 @@ def unknown_tool(name: str, available: Iterable[str]) -> ToolCallError:
         "unknown_tool",
         f"unknown tool {name!r}; available tools: {listing}",
         {"tool": name, "available": names},
+    )
+
+
+def timed_out(tool_name: str, timeout_ms: int) -> common_pb2.ToolError:
+    """The worker stopped a call itself when its deadline ran out."""
+    return common_pb2.ToolError(
+        code="timeout",
+        message=f"tool {tool_name!r} did not finish within {timeout_ms} ms",
+        details_json=_details({"tool": tool_name, "timeout_ms": timeout_ms}),
     )
 
 

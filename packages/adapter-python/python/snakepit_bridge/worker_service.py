@@ -1,18 +1,19 @@
-"""The WorkerService servicer: per-call context and the six RPCs, and the server that serves it.
+"""The WorkerService servicer: per-call context and the seven RPCs, and the server that serves it.
 
 Authentication is not done here: `create_server` puts `TokenInterceptor` in front of the servicer,
 which refuses a call without the pool's token from its headers alone, before the request is read.
 That is the one check; servers for this servicer are built by `create_server` only (the worker and
 the tests alike), so no path reaches a handler without it.
 
-Every RPC runs in its own asyncio task (grpc.aio creates one per call), and each task has its own
-copy of the contextvars, so the session context, correlation id and trace id set here never leak
-between calls and need no reset.
+Every RPC runs in its own asyncio task (grpc.aio creates one per call), and so does every call on
+the call channel (call_channel.py); each task has its own copy of the contextvars, so the session
+context, correlation id and trace id set here never leak between calls and need no reset.
 
 Logging while serving names the tool, never argument values: arguments may hold anything.
 
 Tool failures are data (`ToolError` in the response), never gRPC errors: the only status codes
-this servicer produces are UNAUTHENTICATED (the interceptor), and INTERNAL when a session hook fails.
+this servicer produces are UNAUTHENTICATED (the interceptor), INTERNAL when a session hook fails,
+and INVALID_ARGUMENT ending a call channel that sent a frame which does not parse.
 
 This is the per-call path of every tool call, so it avoids work a call does not need: no span
 context unless the call carries `traceparent`, no admission step in process mode, the debug log
@@ -24,21 +25,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, AsyncIterator, Callable, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, AsyncIterator, Callable, Optional, Sequence, Tuple
 
 import grpc
 
 from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
 
 from .auth_interceptor import AUTHORIZATION_HEADER, TokenInterceptor
+from .call_channel import CallChannel
+from .call_headers import CallHeaders, headers_of_metadata
 from .dispatch import PLAIN_RESULTS, Dispatcher
 from .encoding import encode_into
 from .host_access import CORRELATION_HEADER, HostAccess
 from .hooks import call_hook
 from .logging_setup import correlation_id_var, trace_id_var
 from .session_context import SessionContext, set_current_session_context
-from .streaming import DEFAULT_QUEUE_SIZE, ChunkStream, collect_items, error_chunk
-from .telemetry import NO_SPAN, NO_SPAN_CONTEXT, NO_TRACING, TRACEPARENT_HEADER, TRACESTATE_HEADER, ToolSpan, Tracing, trace_id_of
+from .streaming import DEFAULT_QUEUE_SIZE, ChunkStream, collect_items, final_message
+from .telemetry import NO_SPAN, NO_SPAN_CONTEXT, NO_TRACING, ToolSpan, Tracing, trace_id_of
 from .tool_errors import ToolCallError, exception_to_tool_error
 from .type_names import qualified_type_name
 
@@ -48,7 +51,6 @@ _log = logging.getLogger("snakepit_bridge.worker")
 _DEBUG = logging.DEBUG
 
 _ExecuteToolResponse = worker_pb2.ExecuteToolResponse
-_StreamResponse = worker_pb2.ExecuteStreamingToolResponse
 
 
 def create_server(service: "WorkerService", token: str, options: Sequence[Tuple[str, Any]] = ()) -> grpc.aio.Server:
@@ -57,30 +59,6 @@ def create_server(service: "WorkerService", token: str, options: Sequence[Tuple[
     server = grpc.aio.server(interceptors=[TokenInterceptor(token)], options=list(options))
     worker_pb2_grpc.add_WorkerServiceServicer_to_server(service, server)
     return server
-
-
-class CallHeaders(NamedTuple):
-    correlation_id: Optional[str]
-    traceparent: Optional[str]
-    tracestate: Optional[str]
-
-
-_NO_HEADERS = CallHeaders(None, None, None)
-
-
-def _call_headers(context: grpc.aio.ServicerContext) -> CallHeaders:
-    """The call's correlation and trace headers, in one pass over its metadata."""
-    correlation_id = traceparent = tracestate = None
-    for key, value in context.invocation_metadata() or ():
-        if key == CORRELATION_HEADER:
-            correlation_id = value
-        elif key == TRACEPARENT_HEADER:
-            traceparent = value
-        elif key == TRACESTATE_HEADER:
-            tracestate = value
-    if correlation_id is None and traceparent is None:
-        return _NO_HEADERS
-    return CallHeaders(correlation_id or None, traceparent or None, tracestate or None)
 
 
 def _no_release(*_: Any) -> None:
@@ -135,7 +113,8 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         return session
 
     async def _admit(self, context: grpc.aio.ServicerContext) -> Callable[[], None]:
-        """Takes one of the worker's call slots (threaded mode); returns its idempotent release.
+        """Takes one of the worker's call slots for a stream (threaded mode); returns its idempotent
+        release.
 
         The slot is also released when the RPC ends: a cancelled streaming handler may not be
         resumed (and so not reach its `finally`) until it is garbage collected.
@@ -163,20 +142,36 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def ExecuteTool(
         self, request: worker_pb2.ExecuteToolRequest, context: grpc.aio.ServicerContext
     ) -> worker_pb2.ExecuteToolResponse:
-        call = request.call
-        headers = _call_headers(context)
+        return await self._run_call(request.call, headers_of_metadata(context), _ExecuteToolResponse())
+
+    async def Calls(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> None:
+        # Reader/writer API rather than an async generator: each call's task writes its own answer,
+        # with no hand-over to a generator (a task switch per answer). `request_iterator` is unused:
+        # `context.read()` skips its async-generator layer.
+        await CallChannel(self._run_call, context).serve()
+
+    async def _run_call(
+        self, call: Any, headers: CallHeaders, response: worker_pb2.ExecuteToolResponse
+    ) -> worker_pb2.ExecuteToolResponse:
+        """One unary call, from ExecuteTool or the call channel: fills `response` and returns it."""
         session = self._begin_call(call, headers)
-        if self._admission is None and headers.traceparent is None:
+        admission = self._admission
+        if admission is None and headers.traceparent is None:
             # Process mode, untraced call: no slot to take and no span to open.
-            return await self._execute(call, session, NO_SPAN)
-        release = await self._admit(context)
+            return await self._execute(call, session, NO_SPAN, response)
+        # Released in `finally`: a unary call's task always gets there, cancelled or not.
+        if admission is not None:
+            await admission.acquire()
         try:
             with self._tracing.span(call.tool_name, session.session_id, headers.traceparent, headers.tracestate) as span:
-                return await self._execute(call, session, span)
+                return await self._execute(call, session, span, response)
         finally:
-            release()
+            if admission is not None:
+                admission.release()
 
-    async def _execute(self, call: Any, session: SessionContext, span: ToolSpan) -> worker_pb2.ExecuteToolResponse:
+    async def _execute(
+        self, call: Any, session: SessionContext, span: ToolSpan, response: worker_pb2.ExecuteToolResponse
+    ) -> worker_pb2.ExecuteToolResponse:
         tool_name = call.tool_name
         debug = _log.isEnabledFor(_DEBUG)
         if debug:
@@ -188,14 +183,14 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             result = await dispatcher.invoke(dispatcher.prepare(call, session))
             if type(result) not in PLAIN_RESULTS:  # maybe a generator's items to collect
                 result = await collect_items(result, executor=dispatcher.executor, session=session)
-            response = _ExecuteToolResponse()
             encode_into(response.result, result)
             outcome = "ok"
             return response
         except ToolCallError as refused:
             outcome = refused.code
             span.fail(refused.code)
-            return _ExecuteToolResponse(error=refused.to_proto())
+            response.error.CopyFrom(refused.to_proto())
+            return response
         except asyncio.CancelledError:
             # Deadline or client cancel: async tools got the CancelledError; sync tools see the flag.
             # The span ends without an error: the caller chose to stop.
@@ -207,7 +202,8 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         except BaseException as exc:  # SystemExit from a tool is reported, not obeyed
             outcome = qualified_type_name(type(exc))
             span.fail(outcome)
-            return _ExecuteToolResponse(error=exception_to_tool_error(exc))
+            response.error.CopyFrom(exception_to_tool_error(exc))
+            return response
         finally:
             dispatcher.after_call()
             if debug:
@@ -218,9 +214,9 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def ExecuteStreamingTool(
         self, request: worker_pb2.ExecuteStreamingToolRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[worker_pb2.ExecuteStreamingToolResponse]:
-        # One generator from the tool's chunks to gRPC (every layer costs a resumption per chunk).
+        # One generator from the tool's messages to gRPC (every layer costs a resumption per message).
         call = request.call
-        headers = _call_headers(context)
+        headers = headers_of_metadata(context)
         session = self._begin_call(call, headers)
         release = _no_release if self._admission is None else await self._admit(context)
         tool_name = call.tool_name
@@ -240,7 +236,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
                     result = await dispatcher.invoke(dispatcher.prepare(call, session))
                 except ToolCallError as refused:
                     span.fail(refused.code)
-                    yield _StreamResponse(is_final=True, error=refused.to_proto())
+                    yield final_message(refused.to_proto())
                     return
                 except asyncio.CancelledError:
                     session.mark_cancelled()
@@ -249,17 +245,19 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
                     raise
                 except BaseException as exc:
                     span.fail(qualified_type_name(type(exc)))
-                    yield error_chunk(exc)
+                    yield final_message(exception_to_tool_error(exc))
                     return
-                chunks = ChunkStream(
+                messages = ChunkStream(
                     result, executor=dispatcher.executor, session=session, queue_size=self._stream_queue_size
                 )
                 # Stops the producer as soon as the RPC ends (cancel, deadline), wherever this task was.
-                context.add_done_callback(lambda _context: chunks.abandon())
-                async for chunk in chunks:
-                    if span is not NO_SPAN and chunk.HasField("error"):
-                        span.fail(chunk.error.python_type or chunk.error.code)
-                    yield chunk
+                context.add_done_callback(lambda _context: messages.abandon())
+                async for message in messages:
+                    if span is not NO_SPAN:
+                        last = message.chunks[-1]  # an error chunk is the final one, so the last
+                        if last.HasField("error"):
+                            span.fail(last.error.python_type or last.error.code)
+                    yield message
         finally:
             dispatcher.after_call()
             if debug:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
-from typing import Any, AsyncIterator, Dict, Optional, Tuple
+from typing import Any, AsyncIterable, AsyncIterator, Dict, List, Optional, Sequence, Tuple
 
 from snakepit.bridge.v1 import common_pb2, worker_pb2
 from snakepit_bridge.tool_threads import ToolThreads
@@ -76,6 +76,21 @@ async def wait_until(predicate: Any, timeout: float = 2.0, interval: float = 0.0
     return bool(predicate())
 
 
+async def stable(measure: Any, quiet: float = 0.3, timeout: float = 10.0) -> Any:
+    """Waits until `measure()` stops changing for `quiet` seconds and returns its value. Asserting
+    that nothing more happens (a producer has stalled) needs a quiet period: no event says so."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last = measure()
+    while loop.time() < deadline:
+        await asyncio.sleep(quiet)
+        now = measure()
+        if now == last:
+            return now
+        last = now
+    raise AssertionError(f"still changing after {timeout} s: {last!r}")
+
+
 @contextlib.asynccontextmanager
 async def serving(
     adapter: Any,
@@ -86,11 +101,13 @@ async def serving(
     monitor: Any = None,
     admission_limit: Optional[int] = None,
     hold_loop: Optional[float] = None,
+    channel_options: Sequence[Tuple[str, Any]] = (),
 ) -> AsyncIterator[Tuple[Any, Any]]:
     """An in-process grpc.aio server for `adapter` and a stub connected to it, built like the
     worker's (`create_server`: the token interceptor in front of the servicer).
 
     With `host_address`, tools reach that host bridge through their SessionContext.
+    `channel_options` are the client channel's grpc options.
     """
     import grpc
 
@@ -116,7 +133,7 @@ async def serving(
     server = create_server(service, token)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=list(channel_options))
     try:
         stub = worker_pb2_grpc.WorkerServiceStub(channel)
         stub.channel = channel  # for calls the stub has no method for
@@ -135,3 +152,8 @@ def execute(stub: Any, call: common_pb2.ToolCall, metadata: Any = AUTH, **kwargs
 
 def stream(stub: Any, call: common_pb2.ToolCall, metadata: Any = AUTH, **kwargs: Any) -> Any:
     return stub.ExecuteStreamingTool(worker_pb2.ExecuteStreamingToolRequest(call=call), metadata=metadata, **kwargs)
+
+
+async def chunks_of(messages: AsyncIterable[Any]) -> List[Any]:
+    """The chunks of a stream's messages, in order (each message carries the chunks that were ready)."""
+    return [chunk async for message in messages for chunk in message.chunks]

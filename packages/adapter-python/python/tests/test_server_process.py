@@ -14,7 +14,7 @@ import grpc
 import pytest
 
 from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
-from support import TOKEN, decode_value, make_call, run
+from support import TOKEN, chunks_of, decode_value, make_call, run
 from worker_process import SHOWCASE, Worker, gone, wait_gone
 
 def test_worker_process_end_to_end():
@@ -73,7 +73,7 @@ async def _exercise(port: int, info: Dict[str, Any]) -> int:
                                            metadata=correlated)).result) is True
 
         request = worker_pb2.ExecuteStreamingToolRequest(call=make_call("stream_progress", steps=3, delay_ms=5))
-        chunks = [chunk async for chunk in stub.ExecuteStreamingTool(request, metadata=auth, timeout=5)]
+        chunks = await chunks_of(stub.ExecuteStreamingTool(request, metadata=auth, timeout=5))
         assert [decode_value(c.data)["progress"] for c in chunks] == [33.3, 66.7, 100.0]
         assert [c.is_final for c in chunks] == [False, False, True]
         with pytest.raises(grpc.aio.AioRpcError) as failure:

@@ -17,7 +17,7 @@ from snakepit.bridge.v1 import worker_pb2_grpc
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
 from snakepit_bridge.logging_setup import configure_logging
 from snakepit_bridge.telemetry import NO_TRACING, OpenTelemetryTracing, load_tracing, trace_id_of
-from support import AUTH, TOKEN, decode_value, execute, make_call, run, serving, stream
+from support import AUTH, TOKEN, chunks_of, decode_value, execute, make_call, run, serving, stream
 from worker_process import SHOWCASE, Worker
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -56,7 +56,7 @@ def test_tool_calls_with_traceparent_run_in_a_child_span(monkeypatch):
             assert failed.error.python_type == "KeyError"
             refused = await execute(stub, make_call("no_such_tool"), metadata=TRACED)
             assert refused.error.code == "unknown_tool"
-            chunks = [c async for c in stream(stub, make_call("fail_stream", after=1), metadata=TRACED)]
+            chunks = await chunks_of(stream(stub, make_call("fail_stream", after=1), metadata=TRACED))
             assert chunks[-1].error.message == "stream failed"
             seen = await execute(stub, make_call("trace_info"), metadata=TRACED)
             assert decode_value(seen.result) == {"traceparent": TRACEPARENT, "tracestate": "vendor=1"}
@@ -140,7 +140,7 @@ def test_failing_calls_log_only_the_tool_name_and_prints_reach_the_output():
                 await execute(stub, make_call("echo", token="s3cr3t-2"))
                 await execute(stub, make_call("no_such_tool", password="s3cr3t-3"))
                 await execute(stub, make_call("add", raw_json={"a": b'"s3cr3t-4', "b": b"1"}))
-                assert [c async for c in stream(stub, make_call("fail_stream", after=1))][-1].is_final
+                assert (await chunks_of(stream(stub, make_call("fail_stream", after=1))))[-1].is_final
                 await execute(stub, make_call("print_message", message="hello on stdout"))
                 await execute(stub, make_call("print_message", message="hello on stderr", stream="stderr"))
 

@@ -20,7 +20,7 @@ from snakepit_bridge.adapters.showcase import ShowcaseAdapter
 from snakepit_bridge.dispatch import Dispatcher
 from snakepit_bridge.session_context import SessionContext
 from snakepit_bridge.thread_safety import ThreadSafetyMonitor
-from support import AUTH, decode_value, execute, make_call, new_executor, run, serving, stream
+from support import AUTH, chunks_of, decode_value, execute, make_call, new_executor, run, serving, stream
 from worker_process import Worker
 
 THREADED_SHOWCASE = "snakepit_bridge.adapters.showcase_threaded.ThreadedShowcaseAdapter"
@@ -58,8 +58,8 @@ def test_threaded_worker_runs_n_calls_at_once_and_warns_once_about_unmarked_tool
                 hashes = await asyncio.gather(*(execute(stub, make_call("hash_work", size_mb=1, rounds=2)) for _ in range(4)))
                 assert len({decode_value(h.result)["digest"] for h in hashes}) == 1
                 # Streams from sync and async generators work as in process mode.
-                sync_chunks = [c async for c in stream(stub, make_call("stream_values", values=[1, 2]))]
-                async_chunks = [c async for c in stream(stub, make_call("stream_progress", steps=2, delay_ms=1))]
+                sync_chunks = await chunks_of(stream(stub, make_call("stream_values", values=[1, 2])))
+                async_chunks = await chunks_of(stream(stub, make_call("stream_progress", steps=2, delay_ms=1)))
                 assert [c.is_final for c in sync_chunks] == [False, False, True]
                 assert [c.is_final for c in async_chunks] == [False, True]
 

@@ -13,7 +13,7 @@ from snakepit.bridge.v1 import worker_pb2
 from snakepit_bridge.adapters import showcase
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
 from snakepit_bridge import tool
-from support import AUTH, decode_value, error_details, make_call, run, serving, wait_until
+from support import AUTH, chunks_of, decode_value, error_details, make_call, run, serving, wait_until
 
 
 def execute(stub, call, metadata=AUTH, **kwargs):
@@ -127,22 +127,22 @@ def test_session_and_correlation_reach_the_tool():
 def test_streaming_rpc_chunks():
     async def go():
         async with serving(ShowcaseAdapter()) as (stub, _):
-            progress = [c async for c in stream(stub, make_call("stream_progress", steps=3, delay_ms=1))]
+            progress = await chunks_of(stream(stub, make_call("stream_progress", steps=3, delay_ms=1)))
             assert [decode_value(c.data)["step"] for c in progress] == [1, 2, 3]
             assert [c.is_final for c in progress] == [False, False, True]
 
-            values = [c async for c in stream(stub, make_call("stream_values", values=[1, "a", None, [2]]))]
+            values = await chunks_of(stream(stub, make_call("stream_values", values=[1, "a", None, [2]])))
             assert [decode_value(c.data) for c in values[:-1]] == [1, "a", None, [2]]
             assert values[-1].is_final and not values[-1].HasField("data")
 
-            failing = [c async for c in stream(stub, make_call("fail_stream", after=2))]
+            failing = await chunks_of(stream(stub, make_call("fail_stream", after=2)))
             assert [c.is_final for c in failing] == [False, False, True]
             assert failing[-1].error.message == "stream failed"
 
-            single = [c async for c in stream(stub, make_call("add", a=1, b=2))]
+            single = await chunks_of(stream(stub, make_call("add", a=1, b=2)))
             assert len(single) == 1 and single[0].is_final and decode_value(single[0].data) == 3
 
-            refused = [c async for c in stream(stub, make_call("stream_values"))]
+            refused = await chunks_of(stream(stub, make_call("stream_values")))
             assert len(refused) == 1 and refused[0].is_final and refused[0].error.code == "invalid_parameter"
 
     run(go())

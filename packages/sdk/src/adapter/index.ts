@@ -9,7 +9,12 @@ export type {
   WorkerLogRecord,
   WorkerStartContext,
 } from '../adapter.js';
-export { createGrpcProcessAdapter, defaultMaxMessageBytes, type GrpcProcessAdapterSettings } from '../worker/grpc-process-adapter.js';
+export {
+  createGrpcProcessAdapter,
+  defaultChannelMaxRequestBytes,
+  defaultMaxMessageBytes,
+  type GrpcProcessAdapterSettings,
+} from '../worker/grpc-process-adapter.js';
 export type { WorkerProcessSpec } from '../worker/worker-process.js';
 export { decodeArguments, encodeArguments, type EncodedArguments } from '../payload/arguments.js';
 export { toChunk, type ChunkPayload } from '../payload/chunk.js';

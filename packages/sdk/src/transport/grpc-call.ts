@@ -38,7 +38,11 @@ export abstract class GrpcCall {
   private headerCache: Headers | undefined;
   private trailerCache: Headers | undefined;
 
-  constructor(protected readonly connection: Http2Connection) {}
+  constructor(
+    protected readonly connection: Http2Connection,
+    /** False for a long-lived stream that must not keep the process alive (see `streamHoldsEventLoop`). */
+    private readonly holdsEventLoop = true,
+  ) {}
 
   /** Reports the response header block (a 200 with gRPC content type is already checked). */
   protected abstract onHeader(header: ResponseHeaders): void;
@@ -114,7 +118,7 @@ export abstract class GrpcCall {
 
   /** Opens the stream; `request`, when given, is the only request message and ends the stream. */
   protected open(headers: http2.OutgoingHttpHeaders, request: Uint8Array | undefined): void {
-    const { slot, stream } = this.connection.request(headers);
+    const { slot, stream } = this.connection.request(headers, this.holdsEventLoop);
     this.slot = slot;
     this.stream = stream;
     (stream as CallStream)[callKey] = this;
@@ -148,7 +152,7 @@ export abstract class GrpcCall {
   }
 
   receiveClose(): void {
-    this.slot?.release();
+    this.slot?.release(this.holdsEventLoop);
     if (!this.finished) this.onClosed(this.closeStatus());
   }
 

@@ -73,7 +73,8 @@ describe('with a Python grpcio server', () => {
   it('streams chunks and stops the Python generator when the consumer breaks', async () => {
     const chunks: string[] = [];
     for await (const response of client.executeStreamingTool({ call: { toolName: 'count' } })) {
-      chunks.push(response.isFinal ? 'final' : decoder.decode(response.data?.kind.value));
+      const [chunk] = response.chunks;
+      chunks.push(chunk?.isFinal ? 'final' : decoder.decode(chunk?.data?.kind.value));
     }
     expect(chunks).toEqual(['0', '1', '2', '3', '4', 'final']);
     const stream = await transport.stream(WorkerService.method.executeStreamingTool, undefined, undefined, undefined, (async function* () {

@@ -39,8 +39,13 @@ function streamRequest(toolName: string): AsyncIterable<MessageInitShape<typeof 
   })();
 }
 
+/** The test server sends one chunk per message. */
 function chunkText(response: ExecuteStreamingToolResponse): string {
-  return decoder.decode(response.data?.kind.value ?? new Uint8Array());
+  return decoder.decode(response.chunks[0]?.data?.kind.value ?? new Uint8Array());
+}
+
+function isFinal(response: ExecuteStreamingToolResponse): boolean {
+  return response.chunks[0]?.isFinal ?? false;
 }
 
 beforeAll(async () => {
@@ -181,7 +186,7 @@ describe('server streaming', () => {
       { call: { toolName: 'count' } },
       { onTrailer: (value) => (trailer = value) },
     )) {
-      texts.push(response.isFinal ? 'final' : chunkText(response));
+      texts.push(isFinal(response) ? 'final' : chunkText(response));
     }
     expect(texts).toEqual(['0', '1', '2', '3', '4', 'final']);
     expect(trailer?.get('grpc-status')).toBe('0');
@@ -209,7 +214,7 @@ describe('server streaming', () => {
     );
     let received = 0;
     for await (const message of response.message) {
-      expect(message.isFinal).toBe(false);
+      expect(isFinal(message)).toBe(false);
       if (++received === 3) break;
     }
     await server.abortSeen('endless');

@@ -19,7 +19,15 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from '@bufbuild/protobuf';
-import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from '@connectrpc/connect';
+import {
+  Code,
+  ConnectError,
+  createContextKey,
+  type ContextValues,
+  type StreamResponse,
+  type Transport,
+  type UnaryResponse,
+} from '@connectrpc/connect';
 import { encodeEnvelope } from './grpc-framing.js';
 import { encodeTimeout } from './grpc-status.js';
 import { Http2Connection } from './http2-connection.js';
@@ -52,6 +60,14 @@ export interface GrpcHttp2Transport extends Transport {
   /** Closes the connection now; calls in flight fail with Unavailable. Idempotent. */
   destroy(): void;
 }
+
+/**
+ * Pass `contextValues: createContextValues().set(streamHoldsEventLoop, false)` for a stream that
+ * stays open for a connection's whole life and is idle most of it (a call channel): it then does
+ * not keep the process alive by itself. Whoever waits on it must hold the loop some other way (a
+ * deadline timer does). Ignored by other transports.
+ */
+export const streamHoldsEventLoop = createContextKey(true, { description: 'stream holds the event loop' });
 
 /** fetch's HeadersInit (not a global type under this package's lib settings). */
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
@@ -125,11 +141,12 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Gr
       timeoutMs: number | undefined,
       header: HeadersInit | undefined,
       input: AsyncIterable<MessageInitShape<I>>,
-      _contextValues?: ContextValues,
+      contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
       const deadline = effectiveTimeout(timeoutMs);
       const headers = requestHeaders(method, deadline, header);
-      const call = new StreamingCall(connection, readMaxBytes, method);
+      const holdsEventLoop = contextValues?.get(streamHoldsEventLoop) ?? true;
+      const call = new StreamingCall(connection, readMaxBytes, method, holdsEventLoop);
       if (method.methodKind === 'server_streaming') {
         // Exactly one request message: send it with the end of stream in one write.
         let request: Uint8Array | undefined;

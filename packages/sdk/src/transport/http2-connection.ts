@@ -20,7 +20,7 @@ export interface Http2ConnectionSettings {
 
 /** A session and the calls currently using it; the unit of ref/unref and of replacement. */
 export class SessionSlot {
-  /** Calls that acquired this slot and have not released it yet. */
+  /** Calls that acquired this slot, holding the event loop, and have not released it yet. */
   active = 0;
   /** Set on GOAWAY: the peer will accept no new streams here. */
   draining = false;
@@ -34,8 +34,8 @@ export class SessionSlot {
   }
 
   /** Ends one call's use of the session; the last one lets the process exit again. */
-  release(): void {
-    if (--this.active === 0 && !this.session.destroyed) this.session.unref();
+  release(holdsEventLoop: boolean): void {
+    if (holdsEventLoop && --this.active === 0 && !this.session.destroyed) this.session.unref();
   }
 }
 
@@ -56,19 +56,24 @@ export class Http2Connection {
 
   /**
    * Opens a stream on the current session (connecting first if needed). The caller must call
-   * `slot.release()` exactly once, when the stream has closed. node queues streams beyond the
-   * peer's SETTINGS_MAX_CONCURRENT_STREAMS inside nghttp2, so no queue is kept here.
+   * `slot.release(holdsEventLoop)` exactly once, when the stream has closed. node queues streams
+   * beyond the peer's SETTINGS_MAX_CONCURRENT_STREAMS inside nghttp2, so no queue is kept here.
+   * A stream that does not hold the event loop (a long-lived channel, idle most of its life)
+   * leaves the process free to exit while it is open.
    */
-  request(headers: http2.OutgoingHttpHeaders): { slot: SessionSlot; stream: http2.ClientHttp2Stream } {
+  request(
+    headers: http2.OutgoingHttpHeaders,
+    holdsEventLoop: boolean,
+  ): { slot: SessionSlot; stream: http2.ClientHttp2Stream } {
     if (this.closed) throw new ConnectError(`transport to ${this.authority} is closed`, Code.Unavailable);
     // A session can die between our check and node's (GOAWAY racing the call); one retry on a
     // fresh session covers that without looping on a peer that refuses every connection.
     for (let attempt = 0; ; attempt++) {
-      const slot = this.acquire();
+      const slot = this.acquire(holdsEventLoop);
       try {
         return { slot, stream: slot.session.request(headers, requestOptions) };
       } catch (error) {
-        slot.release();
+        slot.release(holdsEventLoop);
         if (attempt === 0 && !slot.acceptsStreams) {
           if (this.current === slot) this.current = undefined;
           continue;
@@ -95,13 +100,13 @@ export class Http2Connection {
     if (slot !== undefined && !slot.session.destroyed) slot.session.destroy();
   }
 
-  private acquire(): SessionSlot {
+  private acquire(holdsEventLoop: boolean): SessionSlot {
     let slot = this.current;
     if (slot === undefined || !slot.acceptsStreams) {
       slot = this.open();
       this.current = slot;
     }
-    if (slot.active++ === 0) slot.session.ref();
+    if (holdsEventLoop && slot.active++ === 0) slot.session.ref();
     return slot;
   }
 

@@ -42,11 +42,11 @@ class Worker(worker_pb2_grpc.WorkerServiceServicer):
         try:
             index = 0
             while tool == "endless" or index < 5:
-                yield worker_pb2.ExecuteStreamingToolResponse(data=common_pb2.ToolValue(json=str(index).encode()))
+                yield worker_pb2.ExecuteStreamingToolResponse(chunks=[worker_pb2.StreamChunk(data=common_pb2.ToolValue(json=str(index).encode()))])
                 index += 1
                 if tool == "endless":
                     await asyncio.sleep(0.005)
-            yield worker_pb2.ExecuteStreamingToolResponse(is_final=True)
+            yield worker_pb2.ExecuteStreamingToolResponse(chunks=[worker_pb2.StreamChunk(is_final=True)])
         except asyncio.CancelledError:
             event("CANCELLED", tool)
             raise

@@ -47,8 +47,9 @@ export class StreamingCall<I extends DescMessage, O extends DescMessage>
     connection: Http2Connection,
     readMaxBytes: number,
     private readonly method: DescMethodStreaming<I, O>,
+    holdsEventLoop: boolean,
   ) {
-    super(connection);
+    super(connection, holdsEventLoop);
     this.reader = new EnvelopeReader(readMaxBytes);
   }
 

@@ -8,7 +8,8 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Code, ConnectError, type HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { WorkerService } from '../gen/snakepit/bridge/v1/worker_pb.js';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { WorkerService, type CallsResponseSchema } from '../gen/snakepit/bridge/v1/worker_pb.js';
 import { encodeEnvelope } from './grpc-framing.js';
 
 export interface ServerObservations {
@@ -20,6 +21,8 @@ export interface ServerObservations {
   lastHeaders: Headers | undefined;
   /** Highest number of executeTool handlers running at once. */
   peakConcurrency: number;
+  /** Call ids of the cancel frames the call channel received. */
+  cancelledCalls: number[];
 }
 
 export interface WorkerTestServer {
@@ -38,8 +41,16 @@ export interface WorkerTestServer {
 
 const encoder = new TextEncoder();
 
+type CallsResponseInit = MessageInitShape<typeof CallsResponseSchema>;
+
 export async function startWorkerTestServer(settings: http2.Settings = {}): Promise<WorkerTestServer> {
-  const observed: ServerObservations = { aborted: [], yielded: new Map(), lastHeaders: undefined, peakConcurrency: 0 };
+  const observed: ServerObservations = {
+    aborted: [],
+    yielded: new Map(),
+    lastHeaders: undefined,
+    peakConcurrency: 0,
+    cancelledCalls: [],
+  };
   const abortWaiters = new Map<string, (() => void)[]>();
   const gates: (() => void)[] = [];
   let openGates = 0;
@@ -102,19 +113,60 @@ export async function startWorkerTestServer(settings: http2.Settings = {}): Prom
             running--;
           }
         },
+        /**
+         * The call channel: "echo" answers with its call id as JSON after the call's `delay-ms`
+         * metadata, "hang" never answers, "break" destroys every session.
+         */
+        async *calls(requests, context) {
+          const answers: CallsResponseInit[] = [];
+          let wake: (() => void) | undefined;
+          let reading = true;
+          const answer = (message: CallsResponseInit) => {
+            answers.push(message);
+            wake?.();
+          };
+          void (async () => {
+            for await (const frame of requests) {
+              if (frame.kind.case === 'cancel') {
+                observed.cancelledCalls.push(frame.callId);
+              } else if (frame.kind.case === 'call') {
+                const call = frame.kind.value.call;
+                const callId = frame.callId;
+                if (call?.toolName === 'break') destroySessions();
+                if (call?.toolName !== 'echo') continue;
+                const result = { kind: { case: 'json' as const, value: encoder.encode(String(callId)) } };
+                setTimeout(() => answer({ callId, response: { result } }), Number(call.metadata['delay-ms'] ?? 0));
+              }
+            }
+          })()
+            // The client's side ending abruptly (a test breaking the channel) is not a server failure.
+            .catch(() => {})
+            .finally(() => {
+              reading = false;
+              wake?.();
+            });
+          while (reading || answers.length > 0) {
+            if (answers.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
+            yield* answers.splice(0);
+            if (context.signal.aborted) return;
+          }
+        },
         async *executeStreamingTool(request, context) {
           const tool = request.call?.toolName ?? '';
           noteAbort(tool, context);
+          // One chunk per message, so tests can count messages.
           const chunk = (index: number, size = 0) => ({
-            data: { kind: { case: 'json' as const, value: size > 0 ? new Uint8Array(size) : encoder.encode(String(index)) } },
-            isFinal: false,
+            chunks: [
+              { data: { kind: { case: 'json' as const, value: size > 0 ? new Uint8Array(size) : encoder.encode(String(index)) } } },
+            ],
           });
           if (tool === 'count') {
             for (let index = 0; index < 5; index++) {
               countYield(tool);
               yield chunk(index);
             }
-            yield { isFinal: true };
+            yield { chunks: [{ isFinal: true }] };
           } else if (tool === 'gated') {
             for (let index = 0; index < 3; index++) {
               if (index > 0) await passGate();

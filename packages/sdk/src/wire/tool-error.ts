@@ -32,6 +32,8 @@ const passThroughCodes = new Set<SnakepitErrorCode>([
   'session_not_found',
   'host_tool_error',
   'unauthenticated',
+  // The worker's own guard of a call's deadline (the call channel's timeout_ms).
+  'timeout',
 ]);
 
 function parseDetails(bytes: Uint8Array): Record<string, unknown> {

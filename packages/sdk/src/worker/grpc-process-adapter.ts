@@ -20,11 +20,22 @@ export interface GrpcProcessAdapterSettings {
   maxMessageBytes?: number;
   /** Log level the worker starts with. Default "info". */
   logLevel?: string;
+  /**
+   * Unary calls whose encoded arguments are at most this many bytes travel as messages on the
+   * worker's call channel (one open stream); larger ones get their own RPC, so they never hold up
+   * small calls. 0 sends every call as its own RPC. Default 64 KiB.
+   */
+  channelMaxRequestBytes?: number;
 }
 
 export const defaultMaxMessageBytes = 256 * 1024 * 1024;
+export const defaultChannelMaxRequestBytes = 64 * 1024;
 
 export function createGrpcProcessAdapter(settings: GrpcProcessAdapterSettings): AdapterV1 {
+  const channelMaxRequestBytes = settings.channelMaxRequestBytes ?? defaultChannelMaxRequestBytes;
+  if (!Number.isSafeInteger(channelMaxRequestBytes) || channelMaxRequestBytes < 0) {
+    throw new TypeError(`channelMaxRequestBytes must be a whole number of bytes >= 0, got ${String(settings.channelMaxRequestBytes)}`);
+  }
   return {
     specificationVersion: 'v1',
     name: settings.name,
@@ -52,7 +63,9 @@ export function createGrpcProcessAdapter(settings: GrpcProcessAdapterSettings): 
         },
       });
       const capacity = Number(ready.info.capacity ?? 1);
-      return new GrpcWorker(context.workerId, process, ready.port, context.token, capacity > 0 ? capacity : 1, ready.info);
+      return new GrpcWorker(context.workerId, process, ready.port, context.token, capacity > 0 ? capacity : 1, ready.info, {
+        channelMaxRequestBytes,
+      });
     },
   };
 }

@@ -3,19 +3,25 @@
  * WorkerService calls and wire messages into plain values, and tells a dead worker apart from a
  * failed call: a worker that dies mid-call shows up as a gRPC `Canceled`, so the process is
  * consulted before an error is reported.
+ *
+ * Unary calls whose arguments fit `channelMaxRequestBytes` travel on the worker's call channel
+ * (call-channel.ts); larger ones keep their own ExecuteTool RPC, so a large payload never holds up
+ * small calls behind it. Streams keep ExecuteStreamingTool, whose messages carry batches of chunks.
  */
 import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
 import type { AdapterWorkerV1, CallContext, CallRequest, WorkerExitInfo } from '../adapter.js';
 import { errors, SnakepitError } from '../errors.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ToolCallSchema } from '../gen/snakepit/bridge/v1/common_pb.js';
-import { WorkerService } from '../gen/snakepit/bridge/v1/worker_pb.js';
+import { WorkerService, type ExecuteToolResponse } from '../gen/snakepit/bridge/v1/worker_pb.js';
+import type { EncodedArguments } from '../payload/arguments.js';
 import { toChunk } from '../payload/chunk.js';
 import type { Chunk } from '../types.js';
 import { authorizationHeader, correlationHeader } from '../wire/headers.js';
 import { fromToolError } from '../wire/tool-error.js';
 import { createGrpcHttp2Transport, type GrpcHttp2Transport } from '../transport/index.js';
 import { decodeToolValue, toChunkPayload } from '../wire/tool-value.js';
+import { CallChannel, ChannelBroken } from './call-channel.js';
 import type { WorkerProcess } from './worker-process.js';
 
 /** How long to wait for the process to be seen dead after its call broke. */
@@ -24,6 +30,10 @@ const exitGraceMs = 250;
 /** Bound of a session notice (its adapter hook included). */
 const sessionNoticeTimeoutMs = 10_000;
 
+export interface GrpcWorkerOptions {
+  /** Largest encoded arguments of a unary call sent on the call channel; 0: no channel. */
+  channelMaxRequestBytes: number;
+}
 
 const headerName = /^[a-z0-9][a-z0-9_.-]*$/;
 const headerValue = /^[\x20-\x7e]*$/;
@@ -33,7 +43,7 @@ const headerValue = /^[\x20-\x7e]*$/;
  * call depends on (authorization, the correlation id, gRPC's own), is left out rather than let a
  * third-party propagator break or hijack the call.
  */
-function addTraceHeaders(headers: Record<string, string>, traceContext: Record<string, string>): void {
+function addTraceHeaders(headers: Record<string, string>, traceContext: Record<string, string>): Record<string, string> {
   for (const [key, value] of Object.entries(traceContext)) {
     const name = key.toLowerCase();
     if (name in headers || name.startsWith('grpc-') || !headerName.test(name)) continue;
@@ -41,6 +51,14 @@ function addTraceHeaders(headers: Record<string, string>, traceContext: Record<s
     if (typeof value !== 'string' || !headerValue.test(value)) continue;
     headers[name] = value;
   }
+  return headers;
+}
+
+function argumentBytes(args: EncodedArguments): number {
+  let bytes = 0;
+  for (const key in args.json) bytes += key.length + (args.json[key] as Uint8Array).byteLength;
+  for (const key in args.binary) bytes += key.length + (args.binary[key] as Uint8Array).byteLength;
+  return bytes;
 }
 
 export class GrpcWorker implements AdapterWorkerV1 {
@@ -49,6 +67,8 @@ export class GrpcWorker implements AdapterWorkerV1 {
   private readonly client: Client<typeof WorkerService>;
   private readonly transport: GrpcHttp2Transport;
   private readonly authorization: string;
+  private readonly channelMaxRequestBytes: number;
+  private channel: CallChannel | undefined;
 
   constructor(
     readonly id: string,
@@ -57,14 +77,28 @@ export class GrpcWorker implements AdapterWorkerV1 {
     token: string,
     readonly capacity: number,
     readonly info: Readonly<Record<string, unknown>>,
+    options: GrpcWorkerOptions,
   ) {
     this.pid = process.pid;
     this.exited = process.exited;
     this.authorization = `Bearer ${token}`;
+    this.channelMaxRequestBytes = options.channelMaxRequestBytes;
     this.transport = createGrpcHttp2Transport({ baseUrl: `http://127.0.0.1:${port}` });
     this.client = createClient(WorkerService, this.transport);
+    // Opened now, so the first call does not pay for it.
+    if (this.channelMaxRequestBytes > 0) this.openChannel();
     // A dead worker's connection can only fail; release it at once.
     void this.exited.then(() => this.transport.destroy());
+  }
+
+  /** The channel for the next call: the open one, or a new one after the last broke. */
+  private openChannel(): CallChannel {
+    let channel = this.channel;
+    if (channel === undefined || !channel.usable) {
+      channel = new CallChannel(this.client, { [authorizationHeader]: this.authorization });
+      this.channel = channel;
+    }
+    return channel;
   }
 
   private callOptions(request: CallRequest, context: CallContext) {
@@ -86,14 +120,27 @@ export class GrpcWorker implements AdapterWorkerV1 {
   }
 
   async doExecute(request: CallRequest, context: CallContext): Promise<unknown> {
-    let response;
+    let response: ExecuteToolResponse;
     try {
-      response = await this.client.executeTool(GrpcWorker.message(request), this.callOptions(request, context));
+      response =
+        argumentBytes(request.args) <= this.channelMaxRequestBytes
+          ? await this.openChannel().execute(GrpcWorker.channelCall(request, context), context.signal)
+          : await this.client.executeTool(GrpcWorker.message(request), this.callOptions(request, context));
     } catch (error) {
-      throw await this.translate(error, request, context);
+      throw await this.translate(error instanceof ChannelBroken ? error.cause : error, request, context);
     }
     if (response.error) throw fromToolError(response.error, { tool: request.tool, workerId: this.id });
     return decodeToolValue(response.result);
+  }
+
+  /** A call on the channel carries what a unary RPC sends as metadata and as its deadline. */
+  private static channelCall(request: CallRequest, context: CallContext) {
+    const headers: Record<string, string> = { [correlationHeader]: request.correlationId };
+    return {
+      ...GrpcWorker.message(request),
+      timeoutMs: Math.max(1, context.deadline - Date.now()),
+      headers: request.traceContext === undefined ? headers : addTraceHeaders(headers, request.traceContext),
+    };
   }
 
   async *doStream(request: CallRequest, context: CallContext): AsyncIterable<Chunk> {
@@ -103,10 +150,13 @@ export class GrpcWorker implements AdapterWorkerV1 {
         GrpcWorker.message(request),
         this.callOptions(request, context),
       )) {
-        if (response.error) throw fromToolError(response.error, { tool: request.tool, workerId: this.id });
-        sawFinal = response.isFinal;
-        yield toChunk(toChunkPayload(response.data), response.isFinal, response.metadata);
-        if (sawFinal) return;
+        // Every chunk that was ready when the worker wrote; the caller still sees them one by one.
+        for (const chunk of response.chunks) {
+          if (chunk.error) throw fromToolError(chunk.error, { tool: request.tool, workerId: this.id });
+          sawFinal = chunk.isFinal;
+          yield toChunk(toChunkPayload(chunk.data), chunk.isFinal, chunk.metadata);
+          if (sawFinal) return;
+        }
       }
     } catch (error) {
       if (SnakepitError.isInstance(error)) throw error;

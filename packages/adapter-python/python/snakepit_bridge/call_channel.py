@@ -1,0 +1,212 @@
+"""The call channel (`WorkerService.Calls`): one long-lived stream per worker carrying unary calls.
+
+Opening an HTTP/2 stream per call costs grpcio several times what a message on an open stream
+costs, so the pool sends small calls as frames on one stream. Each frame names its call (`call_id`)
+and starts it (`call`) or stops it (`cancel`); each answer is a `CallsResponse` naming its call.
+
+- Every call runs in its own task (its own copy of the contextvars, so nothing leaks between
+  calls), through the same path as ExecuteTool: same session context, errors, span and admission.
+  The handler only reads frames, so a slow call never holds up the next frame, a cancel or another
+  call's answer. Answers are written in the order the calls finish.
+- `cancel` cancels the call's task as an RPC cancel would; a cancelled call gets no answer. A
+  cancel for a call that is not in flight is ignored.
+- `timeout_ms` is the worker's own guard of the call's deadline: when it runs out, the call is
+  cancelled and answered with a "timeout" error.
+- A call id already in flight is answered with invalid_parameter, and the running call goes on.
+- When the client half-closes, the calls in flight still finish and answer; the RPC then ends.
+  When the RPC ends otherwise (cancelled, broken, server stopping), every call still running is
+  cancelled.
+- A frame that does not parse names no call to answer: the channel ends with INVALID_ARGUMENT (its
+  calls cancelled, as above) and the pool opens a new one. The worker serves on.
+
+Writes go out one at a time (grpcio allows one message write in flight per RPC). The task that
+finds no write in progress writes its own answer, then any answers queued behind it meanwhile; the
+others only queue theirs. No writer task waits in between, and no call waits for a write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any, Awaitable, Callable, Deque, Dict, Optional, Set
+
+import grpc
+from google.protobuf.message import DecodeError
+
+from snakepit.bridge.v1 import common_pb2, worker_pb2
+
+from .call_headers import CallHeaders, headers_of_frame
+from .tool_errors import exception_to_tool_error, invalid_parameter, timed_out
+
+__all__ = ["CallChannel", "RunCall"]
+
+_log = logging.getLogger("snakepit_bridge.call_channel")
+
+_EOF = grpc.aio.EOF
+_CallsResponse = worker_pb2.CallsResponse
+_ExecuteToolResponse = worker_pb2.ExecuteToolResponse
+
+# One unary call as ExecuteTool runs it: fills the response it is given and returns it.
+RunCall = Callable[[common_pb2.ToolCall, CallHeaders, worker_pb2.ExecuteToolResponse], Awaitable[Any]]
+
+# Tasks writing answers no call task writes (timeouts, refused frames), kept alive until done:
+# asyncio keeps only weak references to tasks.
+_writers: Set["asyncio.Task[None]"] = set()
+
+
+class _InFlight:
+    """A call the channel is running: its task, and the timer of its timeout_ms."""
+
+    __slots__ = ("task", "timer")
+
+    def __init__(self) -> None:
+        self.task: Optional["asyncio.Task[None]"] = None
+        self.timer: Optional[asyncio.TimerHandle] = None
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.task.cancel()  # type: ignore[union-attr]
+
+
+def _fail(answer: worker_pb2.CallsResponse, exc: BaseException) -> None:
+    response = answer.response
+    response.Clear()
+    response.error.CopyFrom(exception_to_tool_error(exc))
+
+
+class CallChannel:
+    """Serves one `Calls` RPC: `await CallChannel(run_call, context).serve()`."""
+
+    def __init__(self, run_call: RunCall, context: grpc.aio.ServicerContext) -> None:
+        self._run_call = run_call
+        self._context = context
+        self._loop = asyncio.get_running_loop()
+        self._calls: Dict[int, _InFlight] = {}
+        self._queued: Deque[worker_pb2.CallsResponse] = deque()
+        self._writing = False
+        # Set once the client half-closed: resolved when the last call has answered.
+        self._drained: Optional["asyncio.Future[None]"] = None
+
+    async def serve(self) -> None:
+        read = self._context.read
+        try:
+            while True:
+                try:
+                    frame = await read()
+                except DecodeError as exc:
+                    await self._context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed call frame: {exc}")
+                if frame is _EOF:
+                    break
+                kind = frame.WhichOneof("kind")
+                if kind == "call":
+                    self._start(frame.call_id, frame.call)
+                elif kind == "cancel":
+                    self._cancel(frame.call_id)
+                else:
+                    _log.debug("call channel: frame %d has neither call nor cancel; ignored", frame.call_id)
+            if self._calls or self._writing:
+                self._drained = self._loop.create_future()
+                await self._drained
+        finally:
+            # The RPC ended under the calls (cancelled, broken, server stopping): stop them all.
+            calls = list(self._calls.values())
+            self._calls.clear()
+            for entry in calls:
+                entry.stop()
+            if calls:
+                _log.debug("call channel ended; %d call(s) in flight cancelled", len(calls))
+
+    # -- frames ------------------------------------------------------------------------------
+
+    def _start(self, call_id: int, frame: worker_pb2.ChannelCall) -> None:
+        calls = self._calls
+        if call_id in calls:
+            refused = invalid_parameter("call_id", "already in flight").to_proto()
+            self._post(_CallsResponse(call_id=call_id, response=_ExecuteToolResponse(error=refused)))
+            return
+        entry = _InFlight()
+        calls[call_id] = entry
+        entry.task = self._loop.create_task(self._run(call_id, frame, entry))
+        timeout_ms = frame.timeout_ms
+        if timeout_ms:
+            entry.timer = self._loop.call_later(timeout_ms / 1000, self._expire, call_id, entry, frame, timeout_ms)
+
+    def _cancel(self, call_id: int) -> None:
+        entry = self._calls.pop(call_id, None)
+        if entry is not None:
+            entry.stop()
+
+    def _expire(self, call_id: int, entry: _InFlight, frame: worker_pb2.ChannelCall, timeout_ms: int) -> None:
+        # On the loop, like the call's task: a task that has its answer has cancelled this timer too.
+        if self._calls.get(call_id) is not entry:
+            return
+        del self._calls[call_id]
+        entry.stop()
+        error = timed_out(frame.call.tool_name, timeout_ms)
+        self._post(_CallsResponse(call_id=call_id, response=_ExecuteToolResponse(error=error)))
+
+    # -- calls -------------------------------------------------------------------------------
+
+    async def _run(self, call_id: int, frame: worker_pb2.ChannelCall, entry: _InFlight) -> None:
+        answer = _CallsResponse(call_id=call_id)
+        try:
+            # Filled in place: the response is built inside the answer, not copied into it.
+            await self._run_call(frame.call, headers_of_frame(frame.headers), answer.response)
+        except asyncio.CancelledError as exc:
+            # Cancel frame, timeout or the channel's end: each took the call off the channel first,
+            # and no answer is due. A call still on it raised CancelledError by itself.
+            if self._calls.get(call_id) is not entry:
+                raise
+            _fail(answer, exc)
+        except Exception as exc:
+            # Tool failures are data already; this is the call path itself failing. Answered anyway,
+            # or the caller would wait for its deadline.
+            _log.error("call channel: call %d failed outside its tool", call_id, exc_info=True)
+            _fail(answer, exc)
+        finally:
+            # The id may already name a newer call if this one was cancelled.
+            if entry.timer is not None:
+                entry.timer.cancel()
+            if self._calls.get(call_id) is entry:
+                del self._calls[call_id]
+        await self._send(answer)
+
+    # -- answers -----------------------------------------------------------------------------
+
+    async def _send(self, answer: worker_pb2.CallsResponse) -> None:
+        """Writes `answer`, or queues it behind the write in progress."""
+        if self._writing:
+            self._queued.append(answer)
+            return
+        self._writing = True
+        await self._write_from(answer)
+
+    def _post(self, answer: worker_pb2.CallsResponse) -> None:
+        """`_send` from plain loop callbacks. The write is claimed at once, so the channel cannot
+        finish before this answer is out."""
+        if self._writing:
+            self._queued.append(answer)
+            return
+        self._writing = True
+        task = self._loop.create_task(self._write_from(answer))
+        _writers.add(task)
+        task.add_done_callback(_writers.discard)
+
+    async def _write_from(self, answer: worker_pb2.CallsResponse) -> None:
+        write = self._context.write
+        queued = self._queued
+        try:
+            await write(answer)
+            while queued:
+                await write(queued.popleft())
+        except Exception:
+            # The RPC ended under the write (cancelled, broken): nobody is left to read the answers.
+            _log.debug("call channel: answers dropped, the stream is gone", exc_info=True)
+            queued.clear()
+        finally:
+            self._writing = False
+            drained = self._drained
+            if drained is not None and not self._calls and not drained.done():
+                drained.set_result(None)

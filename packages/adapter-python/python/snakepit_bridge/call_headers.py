@@ -1,0 +1,53 @@
+"""The headers a tool call carries besides its message: correlation id and W3C trace context.
+
+A unary RPC sends them as gRPC metadata; a call on the call channel sends them in its frame
+(`ChannelCall.headers`). Both become the same `CallHeaders`, so the call runs the same way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping, NamedTuple, Optional
+
+from .host_access import CORRELATION_HEADER
+from .telemetry import TRACEPARENT_HEADER, TRACESTATE_HEADER
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import grpc
+
+__all__ = ["CallHeaders", "NO_HEADERS", "headers_of_metadata", "headers_of_frame"]
+
+
+class CallHeaders(NamedTuple):
+    correlation_id: Optional[str]
+    traceparent: Optional[str]
+    tracestate: Optional[str]
+
+
+NO_HEADERS = CallHeaders(None, None, None)
+
+
+def headers_of_metadata(context: grpc.aio.ServicerContext) -> CallHeaders:
+    """The RPC's correlation and trace headers, in one pass over its metadata."""
+    correlation_id = traceparent = tracestate = None
+    for key, value in context.invocation_metadata() or ():
+        if key == CORRELATION_HEADER:
+            correlation_id = value
+        elif key == TRACEPARENT_HEADER:
+            traceparent = value
+        elif key == TRACESTATE_HEADER:
+            tracestate = value
+    if correlation_id is None and traceparent is None:
+        return NO_HEADERS
+    return CallHeaders(correlation_id or None, traceparent or None, tracestate or None)
+
+
+def headers_of_frame(headers: Mapping[str, str]) -> CallHeaders:
+    """A channel call's headers (its frame's `headers` map)."""
+    if not headers:
+        return NO_HEADERS
+    get = headers.get
+    correlation_id = get(CORRELATION_HEADER)
+    traceparent = get(TRACEPARENT_HEADER)
+    if correlation_id is None and traceparent is None:
+        return NO_HEADERS
+    return CallHeaders(correlation_id or None, traceparent or None, get(TRACESTATE_HEADER) or None)
