@@ -136,6 +136,17 @@ describe('unary calls on the call channel', () => {
     expect(info.correlation_id).toBe('corr-channel-1');
   });
 
+  it('close() stops a worker with an open channel gracefully, well within the stop grace', async () => {
+    const pool = processPool();
+    const exits: Array<{ code: number | null; signal: string | null }> = [];
+    pool.on('worker:exit', ({ code, signal }) => exits.push({ code, signal }));
+    expect(await pool.execute('echo', { before: 'close' })).toEqual({ before: 'close' });
+    const started = Date.now();
+    await pool.close();
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(exits).toEqual([{ code: 0, signal: null }]);
+  });
+
   it('sends every call as its own RPC with channelMaxRequestBytes 0, with the same results', async () => {
     const pool = createPool({ adapter: pythonAdapter({ ...settings, channelMaxRequestBytes: 0 }), size: 1 });
     pools.push(pool);

@@ -84,6 +84,15 @@ describe('CallChannel', () => {
     expect(answeredId(await fresh.execute(call('echo'), never))).toBeGreaterThan(0);
   });
 
+  it('close() lets the calls in flight finish, refuses new ones and ends the stream', async () => {
+    const channel = new CallChannel(client, {});
+    const inFlight = channel.execute(call('echo', 50), never);
+    channel.close();
+    expect(channel.usable).toBe(false);
+    expect(await settled(channel.execute(call('echo'), never))).toBeInstanceOf(ChannelBroken);
+    expect(answeredId(await inFlight)).toBeGreaterThan(0);
+  });
+
   it('holds the event loop only while calls are in flight', async () => {
     const channel = new CallChannel(client, {});
     await channel.execute(call('echo'), never);

@@ -49,6 +49,7 @@ export class CallChannel {
   private readonly pending = new Map<number, PendingCall>();
   private lastCallId = 0;
   private brokenBy: ChannelBroken | undefined;
+  private closing = false;
   /** Holds the event loop while calls are in flight (the stream itself does not). */
   private readonly keepAlive = setInterval(noop, 1 << 30).unref();
 
@@ -56,15 +57,25 @@ export class CallChannel {
     void this.read(client.calls(this.outbox, { headers, contextValues: channelContext }));
   }
 
-  /** False once the stream failed or ended: the worker must open a new channel. */
+  /** False once the stream failed or ended, or `close()` was called: the worker must open a new channel. */
   get usable(): boolean {
-    return this.brokenBy === undefined;
+    return this.brokenBy === undefined && !this.closing;
+  }
+
+  /**
+   * Ends the request side: the worker answers the calls in flight, then ends the stream. Without
+   * this a stopping worker's graceful shutdown would wait for the open stream until its grace ran out.
+   */
+  close(): void {
+    this.closing = true;
+    this.outbox.end();
   }
 
   /** Sends one call. Rejects with the signal's reason on abort, with `ChannelBroken` when the stream fails. */
   execute(call: Call, signal: AbortSignal): Promise<ExecuteToolResponse> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.brokenBy !== undefined) return Promise.reject(this.brokenBy);
+    if (this.closing) return Promise.reject(new ChannelBroken(new Error('the call channel is closed')));
     const callId = this.nextCallId();
     return new Promise<ExecuteToolResponse>((resolve, reject) => {
       const pending = new PendingCall(this, callId, signal, resolve, reject);
@@ -78,6 +89,7 @@ export class CallChannel {
   /** @internal the call's signal fired: settle it now and tell the worker to stop it. */
   abandon(pending: PendingCall): void {
     if (!this.settle(pending.callId)) return;
+    // After close() the request side is over; the worker cancels what is left when the stream ends.
     this.outbox.push({ callId: pending.callId, kind: { case: 'cancel', value: {} } });
     pending.reject(pending.signal.reason);
   }
@@ -112,7 +124,9 @@ export class CallChannel {
       cause = error;
     }
     this.brokenBy = new ChannelBroken(cause);
+    // Nothing more can be written: frames not yet sent are dropped with the stream.
     this.outbox.end();
+    this.outbox.clear();
     clearInterval(this.keepAlive);
     for (const callId of [...this.pending.keys()]) this.settle(callId)?.reject(this.brokenBy);
   }
@@ -139,12 +153,16 @@ class FrameQueue implements AsyncIterable<Frame>, AsyncIterator<Frame> {
     }
   }
 
+  /** No more frames: those queued still go out, then the request side ends. */
   end(): void {
     this.ended = true;
-    this.frames.length = 0;
     const waiting = this.waiting;
     this.waiting = undefined;
     waiting?.({ done: true, value: undefined });
+  }
+
+  clear(): void {
+    this.frames.length = 0;
   }
 
   next(): Promise<IteratorResult<Frame>> {

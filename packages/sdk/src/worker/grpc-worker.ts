@@ -185,6 +185,7 @@ export class GrpcWorker implements AdapterWorkerV1 {
   }
 
   async doStop(options: { graceMs: number }): Promise<void> {
+    this.channel?.close();
     await this.process.stop(options.graceMs);
     this.transport.destroy();
   }
