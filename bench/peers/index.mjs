@@ -1,0 +1,47 @@
+/**
+ * Every peer a scenario can run, named by a plain object so a measurement can be described in
+ * JSON and run in a fresh Node process:
+ *   { kind: 'snakepit', size, threadsPerWorker? }   the pool (peers/snakepit.mjs)
+ *   { kind: 'python-shell' }                        one python-shell process (peers/python-shell.mjs)
+ *   { kind: 'floor', transport }                    the bare grpcio server (floor/floor-peer.mjs)
+ */
+
+export const peers = {
+  pool: (size) => ({ kind: 'snakepit', size }),
+  threadedPool: (threadsPerWorker) => ({ kind: 'snakepit', size: 1, threadsPerWorker }),
+  pythonShell: { kind: 'python-shell' },
+  http2: { kind: 'floor', transport: 'http2' },
+  http2Bidi: { kind: 'floor', transport: 'http2-bidi' },
+  connect: { kind: 'floor', transport: 'connect' },
+};
+
+const floorLabels = {
+  http2: 'floor: node:http2',
+  'http2-bidi': 'floor: node:http2 bidi',
+  connect: 'floor: connect-node',
+};
+
+export function peerLabel(peer) {
+  if (peer.kind === 'snakepit') {
+    return peer.threadsPerWorker ? `snakepit threaded pool(${peer.size})×${peer.threadsPerWorker}` : `snakepit pool(${peer.size})`;
+  }
+  if (peer.kind === 'python-shell') return 'python-shell';
+  return floorLabels[peer.transport];
+}
+
+/** Imports only the peer's own modules, so a measurement process holds no other peer's code. */
+export async function openPeer(peer) {
+  if (peer.kind === 'snakepit') return (await import('./snakepit.mjs')).openSnakepit(peer);
+  if (peer.kind === 'python-shell') return (await import('./python-shell.mjs')).openPythonShell();
+  return (await import('../floor/floor-peer.mjs')).openFloorPeer(peer);
+}
+
+/** Opens the peer, runs `use(opened)` and closes the peer whatever happens. */
+export async function withPeer(peer, use) {
+  const opened = await openPeer(peer);
+  try {
+    return await use(opened);
+  } finally {
+    await opened.close();
+  }
+}

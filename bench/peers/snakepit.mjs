@@ -1,0 +1,40 @@
+/**
+ * The pool under test: createPool with the bench's adapter (bench/python/bench_adapter.py), in
+ * process mode (`size` workers of one call each) or threaded mode (`threadsPerWorker` calls per
+ * worker). Opening waits for every worker, so no figure includes a start.
+ */
+import { createPool } from '@snakepit/sdk';
+import { pythonAdapter } from '@snakepit/adapter-python';
+import { threadedPythonAdapter } from '@snakepit/adapter-python-threaded';
+import { benchPythonDirectory, pythonCommand, repositoryRoot } from '../lib/python.mjs';
+
+const adapterSettings = () => ({
+  adapter: 'bench_adapter.BenchAdapter',
+  python: pythonCommand(),
+  pythonPath: [benchPythonDirectory],
+  cwd: repositoryRoot,
+});
+
+export async function openSnakepit({ size = 1, threadsPerWorker } = {}) {
+  const adapter = threadsPerWorker
+    ? threadedPythonAdapter({ ...adapterSettings(), threadsPerWorker })
+    : pythonAdapter(adapterSettings());
+  const startedAt = performance.now();
+  const pool = createPool({ adapter, size, maxQueue: 10_000 });
+  const allReady = new Promise((resolve) => {
+    let ready = 0;
+    pool.on('worker:ready', () => {
+      if (++ready === size) resolve();
+    });
+  });
+  await Promise.race([allReady, pool.ready().then(() => allReady)]);
+  const readyMs = performance.now() - startedAt;
+  return {
+    pool,
+    readyMs,
+    pythonPids: () => pool.listWorkers().map((worker) => worker.pid).filter((pid) => pid !== undefined),
+    call: (tool, args) => pool.execute(tool, args),
+    stream: (tool, args) => pool.executeStream(tool, args),
+    close: () => pool.close(),
+  };
+}
