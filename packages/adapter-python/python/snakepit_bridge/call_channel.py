@@ -11,7 +11,11 @@ and starts it (`call`) or stops it (`cancel`); each answer is a `CallsResponse` 
 - `cancel` cancels the call's task as an RPC cancel would; a cancelled call gets no answer. A
   cancel for a call that is not in flight is ignored.
 - `timeout_ms` is the worker's own guard of the call's deadline: when it runs out, the call is
-  cancelled and answered with a "timeout" error.
+  cancelled and answered with a "timeout" error. One timer per channel, set for the earliest
+  deadline in flight, guards them all: a timer per call (a TimerHandle, a heap push, a cancel and
+  the cancelled handle's later removal) cost more than anything else `_start` does, for a deadline
+  that almost never runs out. Calls mostly come with the same timeout, so a new call's deadline is
+  later than the one the timer is set for and costs one clock read.
 - A call id already in flight is answered with invalid_parameter, and the running call goes on.
 - When the client half-closes, the calls in flight still finish and answer; the RPC then ends.
   When the RPC ends otherwise (cancelled, broken, server stopping), every call still running is
@@ -44,6 +48,7 @@ __all__ = ["CallChannel", "RunCall"]
 _log = logging.getLogger("snakepit_bridge.call_channel")
 
 _EOF = grpc.aio.EOF
+_NEVER = float("inf")
 _CallsResponse = worker_pb2.CallsResponse
 _ExecuteToolResponse = worker_pb2.ExecuteToolResponse
 
@@ -56,17 +61,16 @@ _writers: Set["asyncio.Task[None]"] = set()
 
 
 class _InFlight:
-    """A call the channel is running: its task, and the timer of its timeout_ms."""
+    """A call the channel is running: its task, and the loop time its timeout_ms runs out (or inf)."""
 
-    __slots__ = ("task", "timer")
+    __slots__ = ("task", "frame", "deadline")
 
-    def __init__(self) -> None:
+    def __init__(self, frame: worker_pb2.ChannelCall, deadline: float) -> None:
         self.task: Optional["asyncio.Task[None]"] = None
-        self.timer: Optional[asyncio.TimerHandle] = None
+        self.frame = frame
+        self.deadline = deadline
 
     def stop(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
         self.task.cancel()  # type: ignore[union-attr]
 
 
@@ -88,6 +92,9 @@ class CallChannel:
         self._writing = False
         # Set once the client half-closed: resolved when the last call has answered.
         self._drained: Optional["asyncio.Future[None]"] = None
+        # The one deadline timer (see the module docstring) and the loop time it is set for.
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._timer_at = _NEVER
 
     async def serve(self) -> None:
         read = self._context.read
@@ -110,6 +117,9 @@ class CallChannel:
                 self._drained = self._loop.create_future()
                 await self._drained
         finally:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             # The RPC ended under the calls (cancelled, broken, server stopping): stop them all.
             calls = list(self._calls.values())
             self._calls.clear()
@@ -126,26 +136,44 @@ class CallChannel:
             refused = invalid_parameter("call_id", "already in flight").to_proto()
             self._post(_CallsResponse(call_id=call_id, response=_ExecuteToolResponse(error=refused)))
             return
-        entry = _InFlight()
+        timeout_ms = frame.timeout_ms
+        deadline = self._loop.time() + timeout_ms / 1000 if timeout_ms else _NEVER
+        entry = _InFlight(frame, deadline)
         calls[call_id] = entry
         entry.task = self._loop.create_task(self._run(call_id, frame, entry))
-        timeout_ms = frame.timeout_ms
-        if timeout_ms:
-            entry.timer = self._loop.call_later(timeout_ms / 1000, self._expire, call_id, entry, frame, timeout_ms)
+        if deadline < self._timer_at:
+            self._set_timer(deadline)
 
     def _cancel(self, call_id: int) -> None:
         entry = self._calls.pop(call_id, None)
         if entry is not None:
             entry.stop()
 
-    def _expire(self, call_id: int, entry: _InFlight, frame: worker_pb2.ChannelCall, timeout_ms: int) -> None:
-        # On the loop, like the call's task: a task that has its answer has cancelled this timer too.
-        if self._calls.get(call_id) is not entry:
-            return
-        del self._calls[call_id]
-        entry.stop()
-        error = timed_out(frame.call.tool_name, timeout_ms)
-        self._post(_CallsResponse(call_id=call_id, response=_ExecuteToolResponse(error=error)))
+    # -- deadlines ---------------------------------------------------------------------------
+
+    def _set_timer(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._expire_due)
+        self._timer_at = when
+
+    def _expire_due(self) -> None:
+        # On the loop, like the calls' tasks: a call that has its answer is off the channel already.
+        # Due: every deadline up to the time this timer was set for (asyncio runs a timer when its
+        # time is within the clock's resolution, so the clock may still read a little less).
+        due = self._timer_at
+        self._timer = None
+        self._timer_at = _NEVER
+        expired = [(call_id, entry) for call_id, entry in self._calls.items() if entry.deadline <= due]
+        for call_id, entry in expired:
+            del self._calls[call_id]
+            entry.stop()
+            timeout_ms = entry.frame.timeout_ms
+            error = timed_out(entry.frame.call.tool_name, timeout_ms)
+            self._post(_CallsResponse(call_id=call_id, response=_ExecuteToolResponse(error=error)))
+        earliest = min((entry.deadline for entry in self._calls.values()), default=_NEVER)
+        if earliest < _NEVER:
+            self._set_timer(earliest)
 
     # -- calls -------------------------------------------------------------------------------
 
@@ -166,9 +194,8 @@ class CallChannel:
             _log.error("call channel: call %d failed outside its tool", call_id, exc_info=True)
             _fail(answer, exc)
         finally:
-            # The id may already name a newer call if this one was cancelled.
-            if entry.timer is not None:
-                entry.timer.cancel()
+            # The id may already name a newer call if this one was cancelled. Its deadline leaves
+            # with it: the timer finds nothing due for it.
             if self._calls.get(call_id) is entry:
                 del self._calls[call_id]
         await self._send(answer)

@@ -9,7 +9,7 @@ readiness, watchdog and shutdown — is shared; a mode only decides these number
 | executor threads | 1 + 8 spare | N + 8 spare |
 | tool calls admitted at once | all that arrive (the pool sends one) | N; more wait in FIFO order |
 | adapter must declare `__thread_safe__ = True` | no | yes, checked before it is created |
-| loop waits for a sync call before going back to the loop | up to 1 ms | never |
+| loop waits for a sync call before going back to the loop | up to 10 ms | never |
 
 Spare threads: a cancelled sync call keeps its thread until the function returns (Python cannot
 interrupt it) while its capacity is already handed back to the pool, so the next calls must find
@@ -20,8 +20,15 @@ is busiest).
 
 The wait (tool_threads.py): a quick sync call's answer then skips the event loop's wake-up, about
 half of the thread round trip's CPU. A process-mode worker serves one call at a time, so nothing
-waits behind it but pings and heartbeats, delayed by at most the 1 ms. In threaded mode the loop
-must start the other calls at once.
+waits behind it but pings, heartbeats and cancel frames, delayed by at most the 10 ms. In threaded
+mode the loop must start the other calls at once.
+
+Why 10 ms and not less: a wait that runs out while the call goes on costs more than no wait at all.
+The loop thread wakes up only to go back to the loop, and while a pure-Python tool holds the GIL it
+cannot even do that until the switch interval (5 ms) forces the tool to hand the GIL over. With a
+1 ms wait, a 2.5 ms call cost the worker ~60 µs more CPU than with 10 ms, an 8 ms one ~200 µs (on
+a 2-core VM); a call longer than the wait pays that once, whatever its length. The price: a ping
+that arrives in a call's first 10 ms waits for the rest of them.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ __all__ = ["WorkerMode", "DEFAULT_THREADS", "SPARE_EXECUTOR_THREADS"]
 
 DEFAULT_THREADS = 4
 SPARE_EXECUTOR_THREADS = 8
-PROCESS_MODE_HOLD_LOOP_SECONDS = 0.001
+PROCESS_MODE_HOLD_LOOP_SECONDS = 0.010
 
 
 @dataclass(frozen=True)

@@ -316,6 +316,29 @@ def test_a_frame_that_does_not_parse_ends_the_channel_and_the_worker_serves_on()
     assert fresh == (1, 3)
 
 
+def test_each_call_times_out_at_its_own_deadline_whatever_the_order_they_came_in():
+    # One timer guards every deadline on the channel: a later call with an earlier deadline moves
+    # it forward, and each expiry sets it again for the next deadline still in flight.
+    adapter = ChannelAdapter()
+
+    async def go():
+        async with serving(adapter) as (stub, _):
+            channel = stub.Calls(metadata=AUTH)
+            started = time.monotonic()
+            for call_id, timeout_ms in ((1, 450), (2, 100), (3, 250)):
+                await channel.write(call_frame(call_id, make_call("gate", name=f"g{call_id}"), timeout_ms=timeout_ms))
+            answers = []
+            for _ in range(3):
+                message = await answer(channel)
+                answers.append((message.call_id, message.response.error.code, time.monotonic() - started))
+            return answers
+
+    answers = run(go())
+    assert [(call_id, code) for call_id, code, _ in answers] == [(2, "timeout"), (3, "timeout"), (1, "timeout")]
+    for (_, _, elapsed), timeout in zip(answers, (0.1, 0.25, 0.45)):
+        assert timeout - 0.01 <= elapsed < timeout + 1.5, answers
+
+
 def test_after_a_half_close_the_calls_in_flight_still_answer():
     adapter = ChannelAdapter()
 
