@@ -1,13 +1,16 @@
 /**
  * Every peer a scenario can run, named by a plain object so a measurement can be described in
  * JSON and run in a fresh Node process:
- *   { kind: 'snakepit', size, threadsPerWorker? }   the pool (peers/snakepit.mjs)
+ *   { kind: 'snakepit', size, threadsPerWorker?, channel? }   the pool (peers/snakepit.mjs);
+ *                                                   channel false: every call its own RPC
  *   { kind: 'python-shell' }                        one python-shell process (peers/python-shell.mjs)
  *   { kind: 'floor', transport }                    the bare grpcio server (floor/floor-peer.mjs)
  */
 
 export const peers = {
   pool: (size) => ({ kind: 'snakepit', size }),
+  /** The pool with its call channel turned off, the baseline of the channel's gain. */
+  poolWithoutChannel: (size) => ({ kind: 'snakepit', size, channel: false }),
   threadedPool: (threadsPerWorker) => ({ kind: 'snakepit', size: 1, threadsPerWorker }),
   pythonShell: { kind: 'python-shell' },
   http2: { kind: 'floor', transport: 'http2' },
@@ -23,7 +26,8 @@ const floorLabels = {
 
 export function peerLabel(peer) {
   if (peer.kind === 'snakepit') {
-    return peer.threadsPerWorker ? `snakepit threaded pool(${peer.size})×${peer.threadsPerWorker}` : `snakepit pool(${peer.size})`;
+    if (peer.threadsPerWorker) return `snakepit threaded pool(${peer.size})×${peer.threadsPerWorker}`;
+    return peer.channel === false ? `snakepit pool(${peer.size}), no channel` : `snakepit pool(${peer.size})`;
   }
   if (peer.kind === 'python-shell') return 'python-shell';
   return floorLabels[peer.transport];

@@ -15,10 +15,9 @@ const adapterSettings = () => ({
   cwd: repositoryRoot,
 });
 
-export async function openSnakepit({ size = 1, threadsPerWorker } = {}) {
-  const adapter = threadsPerWorker
-    ? threadedPythonAdapter({ ...adapterSettings(), threadsPerWorker })
-    : pythonAdapter(adapterSettings());
+export async function openSnakepit({ size = 1, threadsPerWorker, channel = true } = {}) {
+  const settings = { ...adapterSettings(), ...(channel ? {} : { channelMaxRequestBytes: 0 }) };
+  const adapter = threadsPerWorker ? threadedPythonAdapter({ ...settings, threadsPerWorker }) : pythonAdapter(settings);
   const startedAt = performance.now();
   const pool = createPool({ adapter, size, maxQueue: 10_000 });
   const allReady = new Promise((resolve) => {

@@ -9,6 +9,7 @@ export default {
   peers: [
     peers.pool(1),
     peers.pool(2),
+    peers.poolWithoutChannel(2),
     peers.pool(4),
     peers.threadedPool(4),
     peers.pythonShell,
