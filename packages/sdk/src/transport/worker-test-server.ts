@@ -121,7 +121,10 @@ export async function startWorkerTestServer(settings: http2.Settings = {}): Prom
           const answers: CallsResponseInit[] = [];
           let wake: (() => void) | undefined;
           let reading = true;
+          // Like the Python worker, calls still running when the client half-closes get their answers.
+          let unanswered = 0;
           const answer = (message: CallsResponseInit) => {
+            unanswered--;
             answers.push(message);
             wake?.();
           };
@@ -135,6 +138,7 @@ export async function startWorkerTestServer(settings: http2.Settings = {}): Prom
                 if (call?.toolName === 'break') destroySessions();
                 if (call?.toolName !== 'echo') continue;
                 const result = { kind: { case: 'json' as const, value: encoder.encode(String(callId)) } };
+                unanswered++;
                 setTimeout(() => answer({ callId, response: { result } }), Number(call.metadata['delay-ms'] ?? 0));
               }
             }
@@ -145,7 +149,7 @@ export async function startWorkerTestServer(settings: http2.Settings = {}): Prom
               reading = false;
               wake?.();
             });
-          while (reading || answers.length > 0) {
+          while (reading || unanswered > 0 || answers.length > 0) {
             if (answers.length === 0) await new Promise<void>((resolve) => (wake = resolve));
             wake = undefined;
             yield* answers.splice(0);
