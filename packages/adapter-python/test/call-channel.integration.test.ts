@@ -26,9 +26,12 @@ function processPool(options: Omit<PoolOptions, 'adapter'> = {}): Pool {
   return pool;
 }
 
-function threadedPool(options: Omit<PoolOptions, 'adapter'> = {}): Pool {
+function threadedPool(options: Omit<PoolOptions, 'adapter'> = {}, extra: Partial<PythonAdapterSettings> = {}): Pool {
   // What @snakepit/adapter-python-threaded starts (that package depends on this one).
-  const adapter = createPythonServerAdapter(settings, { name: 'python-threaded', serverArgs: ['--mode', 'threaded', '--threads', '4'] });
+  const adapter = createPythonServerAdapter({ ...settings, ...extra }, {
+    name: 'python-threaded',
+    serverArgs: ['--mode', 'threaded', '--threads', '4'],
+  });
   const pool = createPool({ adapter, size: 1, ...options });
   pools.push(pool);
   return pool;
@@ -127,6 +130,18 @@ describe('unary calls on the call channel', () => {
     }
     expect((await large).length).toBe(data.length);
     expect(smallWhileLargeRan).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a result above maxMessageBytes fails only its own call, not the others on the channel', async () => {
+    const pool = threadedPool({}, { maxMessageBytes: 1 << 20 });
+    await pool.ready();
+    const bystander = pool.execute('sleep', { ms: 500 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const error = await failureOf(pool.execute('make_bytes', { size: 2 << 20 }));
+    expect(error.code).toBe('transport_error');
+    expect(error.details).toMatchObject({ reason: 'result_too_large', limit: 1 << 20 });
+    expect(await bystander).toEqual({ slept_ms: 500 });
+    expect(await pool.execute('add', { a: 1, b: 2 })).toBe(3);
   });
 
   it('session calls keep their session id and correlation id on the channel', async () => {

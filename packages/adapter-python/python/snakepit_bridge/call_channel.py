@@ -41,7 +41,7 @@ from google.protobuf.message import DecodeError
 from snakepit.bridge.v1 import common_pb2, worker_pb2
 
 from .call_headers import CallHeaders, headers_of_frame
-from .tool_errors import exception_to_tool_error, invalid_parameter, timed_out
+from .tool_errors import exception_to_tool_error, invalid_parameter, result_too_large, timed_out
 
 __all__ = ["CallChannel", "RunCall"]
 
@@ -81,10 +81,19 @@ def _fail(answer: worker_pb2.CallsResponse, exc: BaseException) -> None:
 
 
 class CallChannel:
-    """Serves one `Calls` RPC: `await CallChannel(run_call, context).serve()`."""
+    """Serves one `Calls` RPC: `await CallChannel(run_call, context, max_answer_bytes).serve()`.
 
-    def __init__(self, run_call: RunCall, context: grpc.aio.ServicerContext) -> None:
+    `max_answer_bytes`: the server's send limit. grpcio fails the whole stream on a message above
+    it, which would fail every other call on the channel with it; such an answer is replaced by a
+    `transport_error` naming the sizes, so only its own call fails (as an oversized ExecuteTool
+    result fails only its RPC). None: no limit.
+    """
+
+    def __init__(
+        self, run_call: RunCall, context: grpc.aio.ServicerContext, max_answer_bytes: Optional[int] = None
+    ) -> None:
         self._run_call = run_call
+        self._max_answer_bytes = max_answer_bytes
         self._context = context
         self._loop = asyncio.get_running_loop()
         self._calls: Dict[int, _InFlight] = {}
@@ -198,6 +207,13 @@ class CallChannel:
             # with it: the timer finds nothing due for it.
             if self._calls.get(call_id) is entry:
                 del self._calls[call_id]
+        limit = self._max_answer_bytes
+        if limit is not None:
+            size = answer.ByteSize()
+            if size > limit:
+                response = answer.response
+                response.Clear()
+                response.error.CopyFrom(result_too_large(frame.call.tool_name, size, limit))
         await self._send(answer)
 
     # -- answers -----------------------------------------------------------------------------

@@ -127,6 +127,7 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
         host=host.access if host is not None else None,
         tracing=tracing,
         admission_limit=mode.admission_limit,
+        max_message_bytes=config.max_message_bytes,
     )
 
     # Every call must carry config.token (checked by the server's interceptor, see create_server).

@@ -91,6 +91,15 @@ def timed_out(tool_name: str, timeout_ms: int) -> common_pb2.ToolError:
     )
 
 
+def result_too_large(tool_name: str, size: int, limit: int) -> common_pb2.ToolError:
+    """A result that cannot be sent: grpcio would fail the whole stream carrying it."""
+    return common_pb2.ToolError(
+        code="transport_error",
+        message=f"the result of tool {tool_name!r} is {size} bytes, above the message limit of {limit} (maxMessageBytes)",
+        details_json=_details({"tool": tool_name, "reason": "result_too_large", "size": size, "limit": limit}),
+    )
+
+
 def error_kind(exc: BaseException) -> str:
     """A coarse category the Node side can branch on without parsing Python type names."""
     # First: CUDA OOM arrives as a RuntimeError subclass (torch.cuda.OutOfMemoryError).

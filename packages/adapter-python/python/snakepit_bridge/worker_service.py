@@ -70,6 +70,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
 
     `host`: the host bridge handed to tools through their SessionContext (None: no host).
     `admission_limit`: how many tool calls may run at once (threaded mode); None: no limit.
+    `max_message_bytes`: the server's send limit, which call channel answers are checked against.
     """
 
     def __init__(
@@ -82,8 +83,10 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         host: Optional[HostAccess] = None,
         tracing: Tracing = NO_TRACING,
         admission_limit: Optional[int] = None,
+        max_message_bytes: Optional[int] = None,
     ) -> None:
         self._adapter = adapter
+        self._max_message_bytes = max_message_bytes
         self._dispatcher = dispatcher
         self._info = info
         self._stream_queue_size = stream_queue_size
@@ -148,7 +151,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         # Reader/writer API rather than an async generator: each call's task writes its own answer,
         # with no hand-over to a generator (a task switch per answer). `request_iterator` is unused:
         # `context.read()` skips its async-generator layer.
-        await CallChannel(self._run_call, context).serve()
+        await CallChannel(self._run_call, context, self._max_message_bytes).serve()
 
     async def _run_call(
         self, call: Any, headers: CallHeaders, response: worker_pb2.ExecuteToolResponse

@@ -102,12 +102,14 @@ async def serving(
     admission_limit: Optional[int] = None,
     hold_loop: Optional[float] = None,
     channel_options: Sequence[Tuple[str, Any]] = (),
+    max_message_bytes: Optional[int] = None,
 ) -> AsyncIterator[Tuple[Any, Any]]:
     """An in-process grpc.aio server for `adapter` and a stub connected to it, built like the
     worker's (`create_server`: the token interceptor in front of the servicer).
 
     With `host_address`, tools reach that host bridge through their SessionContext.
-    `channel_options` are the client channel's grpc options.
+    `channel_options` are the client channel's grpc options. `max_message_bytes` sets the
+    server's send limit, as the worker sets it from its configuration.
     """
     import grpc
 
@@ -129,8 +131,9 @@ async def serving(
     host = HostAccess(client, asyncio.get_running_loop(), tracing) if client is not None else None
     info = worker_pb2.WorkerInfo(**collect_worker_info(mode="process", capacity=1, adapter="tests.Adapter"))
     service = WorkerService(adapter=adapter, dispatcher=dispatcher, info=info, host=host, tracing=tracing,
-                            admission_limit=admission_limit)
-    server = create_server(service, token)
+                            admission_limit=admission_limit, max_message_bytes=max_message_bytes)
+    limits = [("grpc.max_send_message_length", max_message_bytes)] if max_message_bytes else []
+    server = create_server(service, token, options=limits)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=list(channel_options))

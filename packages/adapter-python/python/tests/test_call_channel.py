@@ -274,6 +274,28 @@ def test_refusals_and_tool_errors_are_answers_and_the_channel_keeps_serving():
     assert decode_value(answers[5].result) == 42
 
 
+def test_an_answer_above_the_message_limit_fails_only_its_own_call():
+    async def go():
+        adapter = ChannelAdapter()
+        async with serving(adapter, max_message_bytes=1 << 20) as (stub, _):
+            channel = stub.Calls(metadata=AUTH)
+            await channel.write(call_frame(1, make_call("gate", name="bystander")))
+            await wait_until(lambda: "bystander" in adapter.entered)
+            await channel.write(call_frame(2, make_call("make_bytes", size=2 << 20)))
+            too_large = await answer(channel)
+            adapter.gate_for("bystander").set()
+            bystander = await answer(channel)
+            await channel.done_writing()
+            return too_large, bystander
+
+    too_large, bystander = run(go())
+    assert too_large.call_id == 2 and too_large.response.error.code == "transport_error"
+    details = error_details(too_large.response.error)
+    assert details["reason"] == "result_too_large" and details["limit"] == 1 << 20 and details["size"] > 2 << 20
+    # Sending it would have failed the whole stream, and the bystander with it.
+    assert bystander.call_id == 1 and decode_value(bystander.response.result)["name"] == "bystander"
+
+
 def test_cancelling_the_channel_stops_every_call_still_running():
     adapter = ChannelAdapter()
 

@@ -34,6 +34,8 @@ const passThroughCodes = new Set<SnakepitErrorCode>([
   'unauthenticated',
   // The worker's own guard of a call's deadline (the call channel's timeout_ms).
   'timeout',
+  // A call channel answer above the message limit, refused by the worker before sending it.
+  'transport_error',
 ]);
 
 function parseDetails(bytes: Uint8Array): Record<string, unknown> {
