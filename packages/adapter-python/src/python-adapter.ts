@@ -25,9 +25,10 @@ export interface PythonAdapterSettings {
   /** Largest message either side sends or accepts. Default: 256 MiB. */
   maxMessageBytes?: number;
   /**
-   * Unary calls whose encoded arguments are at most this many bytes travel as messages on each
-   * worker's call channel (one open gRPC stream); larger ones get their own RPC, so a large payload
-   * never holds up small calls. 0 sends every call as its own RPC. Default: 64 KiB.
+   * Unary calls whose encoded request (arguments, metadata, ids) is at most this many bytes travel
+   * as messages on each worker's call channel (one open gRPC stream); larger ones get their own
+   * RPC, so a large payload never holds up small calls. 0 sends every call as its own RPC. At most
+   * half of `maxMessageBytes`. Default: 64 KiB.
    */
   channelMaxRequestBytes?: number;
 }

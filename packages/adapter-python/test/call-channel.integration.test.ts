@@ -168,6 +168,8 @@ describe('unary calls on the call channel', () => {
     expect(await pool.execute('add', { a: 2, b: 3 })).toBe(5);
     expect((await failureOf(pool.execute('sleep', { ms: 10_000 }, { timeoutMs: 300 }))).code).toBe('timeout');
     expect(() => pythonAdapter({ ...settings, channelMaxRequestBytes: -1 })).toThrow(TypeError);
+    // A frame above the worker's message limit would end the channel under every call on it.
+    expect(() => pythonAdapter({ ...settings, maxMessageBytes: 1 << 20, channelMaxRequestBytes: 1 << 20 })).toThrow(/half of maxMessageBytes/);
   });
 });
 

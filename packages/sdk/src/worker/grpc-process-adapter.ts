@@ -21,9 +21,10 @@ export interface GrpcProcessAdapterSettings {
   /** Log level the worker starts with. Default "info". */
   logLevel?: string;
   /**
-   * Unary calls whose encoded arguments are at most this many bytes travel as messages on the
-   * worker's call channel (one open stream); larger ones get their own RPC, so they never hold up
-   * small calls. 0 sends every call as its own RPC. Default 64 KiB.
+   * Unary calls whose encoded request (arguments, metadata, ids) is at most this many bytes travel
+   * as messages on the worker's call channel (one open stream); larger ones get their own RPC, so
+   * they never hold up small calls. 0 sends every call as its own RPC. At most half of
+   * `maxMessageBytes`. Default 64 KiB.
    */
   channelMaxRequestBytes?: number;
 }
@@ -33,8 +34,14 @@ export const defaultChannelMaxRequestBytes = 64 * 1024;
 
 export function createGrpcProcessAdapter(settings: GrpcProcessAdapterSettings): AdapterV1 {
   const channelMaxRequestBytes = settings.channelMaxRequestBytes ?? defaultChannelMaxRequestBytes;
-  if (!Number.isSafeInteger(channelMaxRequestBytes) || channelMaxRequestBytes < 0) {
-    throw new TypeError(`channelMaxRequestBytes must be a whole number of bytes >= 0, got ${String(settings.channelMaxRequestBytes)}`);
+  const maxMessageBytes = settings.maxMessageBytes ?? defaultMaxMessageBytes;
+  // A frame above the worker's limit would end the channel, failing every call on it; half leaves
+  // room for the frame's own fields and for any trace headers.
+  if (!Number.isSafeInteger(channelMaxRequestBytes) || channelMaxRequestBytes < 0 || channelMaxRequestBytes > maxMessageBytes / 2) {
+    throw new TypeError(
+      `channelMaxRequestBytes must be a whole number of bytes from 0 to half of maxMessageBytes (${maxMessageBytes / 2}), ` +
+        `got ${String(settings.channelMaxRequestBytes)}`,
+    );
   }
   return {
     specificationVersion: 'v1',
@@ -58,7 +65,7 @@ export function createGrpcProcessAdapter(settings: GrpcProcessAdapterSettings): 
             max_missed: context.heartbeat.maxMissed,
           },
           log_level: settings.logLevel ?? 'info',
-          max_message_bytes: settings.maxMessageBytes ?? defaultMaxMessageBytes,
+          max_message_bytes: maxMessageBytes,
           ...settings.config?.(context),
         },
       });

@@ -14,7 +14,6 @@ import { errors, SnakepitError } from '../errors.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ToolCallSchema } from '../gen/snakepit/bridge/v1/common_pb.js';
 import { WorkerService, type ExecuteToolResponse } from '../gen/snakepit/bridge/v1/worker_pb.js';
-import type { EncodedArguments } from '../payload/arguments.js';
 import { toChunk } from '../payload/chunk.js';
 import type { Chunk } from '../types.js';
 import { authorizationHeader, correlationHeader } from '../wire/headers.js';
@@ -31,7 +30,7 @@ const exitGraceMs = 250;
 const sessionNoticeTimeoutMs = 10_000;
 
 export interface GrpcWorkerOptions {
-  /** Largest encoded arguments of a unary call sent on the call channel; 0: no channel. */
+  /** Largest encoded request (arguments, metadata, ids) of a unary call sent on the call channel; 0: no channel. */
   channelMaxRequestBytes: number;
 }
 
@@ -54,10 +53,17 @@ function addTraceHeaders(headers: Record<string, string>, traceContext: Record<s
   return headers;
 }
 
-function argumentBytes(args: EncodedArguments): number {
-  let bytes = 0;
-  for (const key in args.json) bytes += key.length + (args.json[key] as Uint8Array).byteLength;
-  for (const key in args.binary) bytes += key.length + (args.binary[key] as Uint8Array).byteLength;
+/**
+ * An upper bound of what a call adds to a channel frame: its arguments' bytes, and its strings at
+ * three bytes per UTF-16 unit (UTF-8's worst case), so a frame never outgrows the threshold by more
+ * than the frame's fixed fields.
+ */
+function requestBytes(request: CallRequest): number {
+  const { args, metadata } = request;
+  let bytes = 3 * (request.tool.length + request.correlationId.length + (request.sessionId?.length ?? 0));
+  for (const key in args.json) bytes += 3 * key.length + (args.json[key] as Uint8Array).byteLength;
+  for (const key in args.binary) bytes += 3 * key.length + (args.binary[key] as Uint8Array).byteLength;
+  if (metadata !== undefined) for (const key in metadata) bytes += 3 * (key.length + (metadata[key] as string).length);
   return bytes;
 }
 
@@ -123,7 +129,7 @@ export class GrpcWorker implements AdapterWorkerV1 {
     let response: ExecuteToolResponse;
     try {
       response =
-        argumentBytes(request.args) <= this.channelMaxRequestBytes
+        requestBytes(request) <= this.channelMaxRequestBytes
           ? await this.openChannel().execute(GrpcWorker.channelCall(request, context), context.signal)
           : await this.client.executeTool(GrpcWorker.message(request), this.callOptions(request, context));
     } catch (error) {
