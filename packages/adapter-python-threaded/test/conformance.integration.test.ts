@@ -4,15 +4,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineAdapterConformanceSuite } from '@snakepit/sdk/testing';
 import { threadedPythonAdapter } from '../src/index.js';
+import { testPython, threadedShowcase } from './python-under-test.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixture = path.join(here, 'fixtures', 'threaded-adapter.mjs');
-const python = process.env.SNAKEPIT_PYTHON ?? path.resolve(here, '..', '..', '..', '.venv', 'bin', 'python');
+const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'threaded-adapter.mjs');
 
 function createAdapter() {
   return threadedPythonAdapter({
-    adapter: 'snakepit_bridge.adapters.showcase_threaded.ThreadedShowcaseAdapter',
-    python,
+    adapter: threadedShowcase,
+    python: testPython,
     threadsPerWorker: 4,
   });
 }

@@ -1,13 +1,8 @@
 /** One threaded Python process serves several calls at once, and the pool respects its capacity. */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { createPool, SnakepitError, type Pool } from '@snakepit/sdk';
 import { threadedPythonAdapter } from '../src/index.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const python = process.env.SNAKEPIT_PYTHON ?? path.join(root, '.venv', 'bin', 'python');
-const threadedShowcase = 'snakepit_bridge.adapters.showcase_threaded.ThreadedShowcaseAdapter';
+import { testPython, threadedShowcase } from './python-under-test.js';
 
 const pools: Pool[] = [];
 afterEach(async () => {
@@ -15,7 +10,7 @@ afterEach(async () => {
 });
 
 async function threadedPool(size: number, threadsPerWorker: number): Promise<Pool> {
-  const pool = createPool({ adapter: threadedPythonAdapter({ adapter: threadedShowcase, python, threadsPerWorker }), size });
+  const pool = createPool({ adapter: threadedPythonAdapter({ adapter: threadedShowcase, python: testPython, threadsPerWorker }), size });
   pools.push(pool);
   await pool.ready();
   while (pool.listWorkers().filter((worker) => worker.state === 'ready').length < size) {
@@ -85,7 +80,7 @@ it('never places more calls on a worker than its capacity', async () => {
 
 it('refuses to start an adapter that does not declare itself thread-safe', async () => {
   const pool = createPool({
-    adapter: threadedPythonAdapter({ adapter: 'snakepit_bridge.adapters.showcase.ShowcaseAdapter', python, threadsPerWorker: 2 }),
+    adapter: threadedPythonAdapter({ adapter: 'snakepit_bridge.adapters.showcase.ShowcaseAdapter', python: testPython, threadsPerWorker: 2 }),
     size: 1,
   });
   pools.push(pool);

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type Pool, type PoolOptions } from '@snakepit/sdk';
-import { failureOf, isAlive, testPython, waitUntil } from './python-under-test.js';
+import { failureOf } from '@snakepit/sdk/testing';
+import { isAlive, testPython, waitUntil } from './python-under-test.js';
 import { createPythonServerAdapter, pythonAdapter, type PythonAdapterSettings } from '../src/index.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'python');
@@ -167,7 +168,9 @@ describe('unary calls on the call channel', () => {
     pools.push(pool);
     expect(await pool.execute('add', { a: 2, b: 3 })).toBe(5);
     expect((await failureOf(pool.execute('sleep', { ms: 10_000 }, { timeoutMs: 300 }))).code).toBe('timeout');
-    expect(() => pythonAdapter({ ...settings, channelMaxRequestBytes: -1 })).toThrow(TypeError);
+    expect(() => pythonAdapter({ ...settings, channelMaxRequestBytes: -1 })).toThrow(
+      expect.objectContaining({ name: 'SnakepitError', code: 'invalid_parameter', details: expect.objectContaining({ key: 'channelMaxRequestBytes' }) }),
+    );
     // A frame above the worker's message limit would end the channel under every call on it.
     expect(() => pythonAdapter({ ...settings, maxMessageBytes: 1 << 20, channelMaxRequestBytes: 1 << 20 })).toThrow(/half of maxMessageBytes/);
   });

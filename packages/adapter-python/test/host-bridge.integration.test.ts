@@ -1,7 +1,8 @@
 /** Python reaching back into Node: host tools, session state that outlives a worker, quotas, heartbeats. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type Pool, type PoolOptions } from '@snakepit/sdk';
-import { failureOf, isAlive, showcaseAdapter, waitUntil } from './python-under-test.js';
+import { failureOf } from '@snakepit/sdk/testing';
+import { isAlive, showcaseAdapter, waitUntil } from './python-under-test.js';
 
 const pools: Pool[] = [];
 afterEach(async () => {

@@ -11,27 +11,11 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool, type PoolEventName, type PoolOptions } from '@snakepit/sdk';
-import { createMemoryLogger, type MemoryLogger } from '@snakepit/sdk/testing';
-import { failureOf, showcaseAdapter, testPython, waitUntil } from './python-under-test.js';
+import { createMemoryLogger, failureOf, poolEventNames, type MemoryLogger } from '@snakepit/sdk/testing';
+import { showcaseAdapter, testPython, waitUntil } from './python-under-test.js';
 
 const password = 'hunter2-secret';
 const token = 'tok_abcdefgh12345';
-
-const everyEvent: PoolEventName[] = [
-  'call:start',
-  'call:end',
-  'call:error',
-  'queue:enter',
-  'queue:leave',
-  'worker:spawn',
-  'worker:ready',
-  'worker:exit',
-  'worker:recycle',
-  'worker:unresponsive',
-  'worker:startup_failed',
-  'pool:saturated',
-  'heartbeat',
-];
 
 const pools: Pool[] = [];
 afterEach(async () => {
@@ -49,7 +33,7 @@ async function observedPool(options: Omit<PoolOptions, 'adapter' | 'logger'> = {
   const pool = createPool({ adapter: showcaseAdapter({ logLevel: 'debug' }), size: 1, logger, ...options });
   pools.push(pool);
   const events: Observed['events'] = [];
-  for (const name of everyEvent) pool.on(name, (payload) => void events.push({ name, payload }));
+  for (const name of poolEventNames) pool.on(name, (payload) => void events.push({ name, payload }));
   await pool.ready();
   return { pool, logger, events };
 }

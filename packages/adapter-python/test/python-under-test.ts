@@ -1,7 +1,6 @@
 /** The interpreter and adapter factory the integration tests use. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SnakepitError } from '@snakepit/sdk';
 import { isProcessAlive } from '@snakepit/sdk/testing';
 import { pythonAdapter, type PythonAdapterSettings } from '../src/index.js';
 
@@ -17,17 +16,6 @@ export function showcaseAdapter(settings: Partial<PythonAdapterSettings> = {}) {
 
 /** True while a process with this pid exists and is not a zombie waiting to be reaped. */
 export const isAlive = isProcessAlive;
-
-/** The SnakepitError a call fails with; fails the test when it succeeds or fails otherwise. */
-export async function failureOf(promise: Promise<unknown>): Promise<SnakepitError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (SnakepitError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 export async function waitUntil(predicate: () => boolean, timeoutMs: number, stepMs = 25): Promise<boolean> {
   const until = Date.now() + timeoutMs;

@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Chunk, type Pool } from '@snakepit/sdk';
-import { failureOf, showcaseAdapter } from './python-under-test.js';
+import { failureOf } from '@snakepit/sdk/testing';
+import { showcaseAdapter } from './python-under-test.js';
 
 let pool: Pool;
 

@@ -1,7 +1,7 @@
 /** `@snakepit/sdk`: run Python tools from Node.js in a pool of warm worker processes. */
 export { createPool, type CloseOptions, type Pool, type PoolStats } from './pool/pool.js';
 export type { PoolOptions, RestartBackoffOptions } from './pool/options.js';
-export type { PoolSession, PoolSessionState } from './pool/pool-session.js';
+export type { PoolSession, PoolSessionState } from './session/pool-session.js';
 export {
   createMemorySessionStore,
   sessionStoreDefaults,
@@ -15,7 +15,7 @@ export type {
   SessionStore,
   SessionStoreStats,
 } from './session/session-store.js';
-export type { JsonValue } from './session/json-value.js';
+export type { JsonValue } from './wire/json-value.js';
 export type {
   HostTool,
   HostToolContext,
@@ -32,10 +32,13 @@ export type {
   PoolEventName,
   PoolEvents,
   QueueLeaveReason,
-} from './pool/events.js';
-export type { WorkerInfo, WorkerState } from './pool/worker-slot.js';
-export type { HistogramSummary, PoolCounters } from './telemetry.js';
+} from './observability/events.js';
+export type { WorkerInfo, WorkerState } from './workers/worker-slot.js';
+export type { HistogramSummary, PoolCounters } from './observability/metrics.js';
 export { SnakepitError, type SnakepitErrorCode, type SnakepitErrorOptions } from './errors.js';
-export { createJsonLogger, type LogFunction, type LogLevel, type Logger } from './logging.js';
-export type { AffinityMode, CallOptions, Chunk, ChunkCallback, ChunkCallbackResult, ToolArguments } from './types.js';
-export type { AdapterV1, HeartbeatSettings } from './adapter.js';
+export { createJsonLogger, type LogFunction, type LogLevel, type Logger } from './observability/logging.js';
+export type { AffinityMode, CallOptions } from './pool/call-options.js';
+export type { Chunk } from './wire/chunk.js';
+export type { ChunkCallback, ChunkCallbackResult, ExecuteStream } from './pool/iterator-or-callback.js';
+export type { ToolArguments } from './wire/arguments.js';
+export type { AdapterV1, HeartbeatSettings } from './adapter/v1/adapter.js';

@@ -8,14 +8,14 @@ export type {
   WorkerExitInfo,
   WorkerLogRecord,
   WorkerStartContext,
-} from '../adapter.js';
+} from './v1/adapter.js';
 export {
   createGrpcProcessAdapter,
   defaultChannelMaxRequestBytes,
   defaultMaxMessageBytes,
   type GrpcProcessAdapterSettings,
-} from '../worker/grpc-process-adapter.js';
-export type { WorkerProcessSpec } from '../worker/worker-process.js';
-export { decodeArguments, encodeArguments, type EncodedArguments } from '../payload/arguments.js';
-export { toChunk, type ChunkPayload } from '../payload/chunk.js';
+} from '../workers/grpc-process-adapter.js';
+export type { WorkerProcessSpec } from '../workers/worker-process.js';
+export { decodeArguments, encodeArguments, type EncodedArguments } from '../wire/arguments.js';
+export { toChunk, type ChunkPayload } from '../wire/chunk.js';
 export { SnakepitError, errors } from '../errors.js';

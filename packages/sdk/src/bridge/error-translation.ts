@@ -5,7 +5,7 @@
  */
 import { Code, ConnectError } from '@connectrpc/connect';
 import { hostErrors, SnakepitError, type SnakepitErrorCode } from '../errors.js';
-import type { Logger } from '../logging.js';
+import type { Logger } from '../observability/logging.js';
 
 export const errorCodeTrailer = 'snakepit-error-code';
 export const errorDetailsTrailer = 'snakepit-error-details-bin';

@@ -7,13 +7,13 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import { errors, hostErrors, SnakepitError } from '../errors.js';
 import type { ToolCall, ToolSpec, ToolSpecSchema, ToolValueSchema } from '../gen/snakepit/bridge/v1/common_pb.js';
 import type { SessionSchema } from '../gen/snakepit/bridge/v1/host_pb.js';
-import { encodeArguments } from '../payload/arguments.js';
-import type { JsonValue } from '../session/json-value.js';
+import { encodeArguments } from '../wire/arguments.js';
+import type { JsonValue } from '../wire/json-value.js';
 import { maxSessionTtlMs, validateIdentifier, validateSessionId, type Session } from '../session/session-store.js';
 import type { HostTool } from '../tools/host-tool-registry.js';
 import { abbreviate, validateStringMap, validateToolName } from '../tools/tool-validation.js';
 import type { WorkerToolSpec } from '../tools/worker-tool-catalog.js';
-import type { ToolArguments } from '../types.js';
+import type { ToolArguments } from '../wire/arguments.js';
 import { correlationHeader } from '../wire/headers.js';
 
 /** Session metadata marking a worker's own housekeeping session (exempt from user quotas). */

@@ -4,12 +4,12 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import type { AdapterV1, HeartbeatSettings } from '../adapter.js';
+import type { AdapterV1, HeartbeatSettings } from '../adapter/v1/adapter.js';
 import { errors } from '../errors.js';
-import { loggerFromEnvironment, type Logger } from '../logging.js';
+import { loggerFromEnvironment, type Logger } from '../observability/logging.js';
 import type { MemorySessionStoreOptions } from '../session/memory-session-store.js';
 import type { SessionStore } from '../session/session-store.js';
-import type { AffinityMode, CallOptions } from '../types.js';
+import type { AffinityMode, CallOptions } from './call-options.js';
 
 export interface RestartBackoffOptions {
   /** Delay before the first restart. Default 100. */

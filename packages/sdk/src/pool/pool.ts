@@ -3,31 +3,34 @@
  * queued, hands it to the scheduler, and owns the pool's lifecycle (readiness, stats, close).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { CallRequest } from '../adapter.js';
+import type { CallRequest } from '../adapter/v1/adapter.js';
 import { errors, type SnakepitError } from '../errors.js';
-import { createSafeLogger, guardLogger, type Logger } from '../logging.js';
-import { encodeArguments } from '../payload/arguments.js';
-import { PoolTelemetry } from '../telemetry.js';
-import { createCallTracer, installedOpenTelemetryApi } from '../tracing/opentelemetry.js';
-import type { CallOptions, Chunk, ChunkCallback, ToolArguments } from '../types.js';
-import { toSnakepitError, UnaryCall, type CallHost } from './call.js';
-import { CallObserver } from './call-observer.js';
-import { PoolEventEmitter, type PoolEventListener, type PoolEventName } from './events.js';
+import { createSafeLogger, guardLogger, type Logger } from '../observability/logging.js';
+import { encodeArguments } from '../wire/arguments.js';
+import { PoolMetrics } from '../observability/metrics.js';
+import { createCallTracer, installedOpenTelemetryApi } from '../observability/tracing.js';
+import type { CallOptions } from './call-options.js';
+import type { Chunk } from '../wire/chunk.js';
+import type { ToolArguments } from '../wire/arguments.js';
+import { ExecuteCall } from './execute-call.js';
+import { toSnakepitError, type CallHost, type CallPlan, type PoolCall } from './pool-call.js';
+import { CallRecorder } from '../observability/call-recorder.js';
+import { PoolEventEmitter, type PoolEventListener, type PoolEventName } from '../observability/events.js';
 import { maxTimerMs, resolveCallOptions, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
-import { OrphanRegistry, reapOrphans } from './orphan-registry.js';
+import { OrphanRegistry, reapOrphans } from '../workers/orphan-registry.js';
 import { Scheduler } from './scheduler.js';
 import { StreamCall } from './stream-call.js';
-import { WorkerLineLogger } from './worker-lines.js';
-import { WorkerSupervisor } from './worker-supervisor.js';
-import { HostServices } from './host-services.js';
-import { createPoolSession, type PoolSession } from './pool-session.js';
+import { WorkerLogForwarder } from '../observability/worker-log-forwarder.js';
+import { WorkerSupervisor } from '../workers/worker-supervisor.js';
+import { HostSide } from '../bridge/host-side.js';
+import { createPoolSession, type PoolSession } from '../session/pool-session.js';
 import type { SessionStore } from '../session/session-store.js';
 import type { HostToolRegistry } from '../tools/host-tool-registry.js';
-import type { WorkerInfo } from './worker-slot.js';
-import type { CloseOptions, Pool, PoolStats } from './pool-api.js';
-import { consumeWithCallback, refusedStream } from './stream-forms.js';
+import type { WorkerInfo } from '../workers/worker-slot.js';
+import type { CloseOptions, Pool, PoolStats } from './pool-interface.js';
+import { refusedStream, streamForms, type ExecuteStream } from './iterator-or-callback.js';
 
-export type { CloseOptions, Pool, PoolStats } from './pool-api.js';
+export type { CloseOptions, Pool, PoolStats } from './pool-interface.js';
 
 
 export function createPool(options: PoolOptions): Pool {
@@ -46,58 +49,43 @@ function withinMs(work: Promise<unknown>, ms: number): Promise<boolean> {
 
 class WorkerPool implements Pool {
   private readonly logger: Logger;
-  private readonly observer: CallObserver;
+  private readonly recorder: CallRecorder;
   private readonly events: PoolEventEmitter;
-  private readonly telemetry = new PoolTelemetry();
+  private readonly metrics = new PoolMetrics();
   private readonly scheduler: Scheduler;
   private readonly supervisor: WorkerSupervisor;
   private readonly registry: OrphanRegistry;
   private readonly callHost: CallHost;
-  private readonly host: HostServices;
+  private readonly host: HostSide;
   private callNumber = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
   private readyWaiters: Array<{ resolve(): void; reject(error: SnakepitError): void }> = [];
-  private drainWaiter: (() => void) | undefined;
 
   constructor(private readonly options: ResolvedPoolOptions) {
     const logger = createSafeLogger(options.logger);
     this.logger = logger;
     // Resolved once per pool: with tracing off or the API missing, every call skips it.
     const tracer = options.openTelemetry ? createCallTracer(installedOpenTelemetryApi()) : undefined;
-    const observer = new CallObserver(logger, tracer);
-    this.observer = observer;
     const events = new PoolEventEmitter(logger);
     this.events = events;
-    const telemetry = this.telemetry;
+    const recorder = new CallRecorder(events, this.metrics, logger, tracer);
+    this.recorder = recorder;
     // Before our own workers exist, so a pid of ours is never mistaken for an orphan's.
     reapOrphans(options.dataDir, logger);
     this.registry = new OrphanRegistry(options.dataDir, logger);
     const scheduler = new Scheduler({
-      events,
-      telemetry,
+      recorder,
       logger,
       maxQueue: options.maxQueue,
       queueTimeoutMs: options.queueTimeoutMs,
       refusal: () => this.refusal(),
-      dispatched: (slot) => this.supervisor.dispatched(slot),
-      workerReportedDead: (slot) => this.supervisor.workerReportedDead(slot),
-      drained: (slot) => this.supervisor.drained(slot),
     });
     this.scheduler = scheduler;
-    this.callHost = {
-      events,
-      telemetry,
-      observer,
-      leaveQueue: (call, reason) => scheduler.leaveQueue(call, reason),
-      release: (slot, call, error) => scheduler.release(slot, call, error),
-      callSettled: () => {
-        if (this.drainWaiter !== undefined && telemetry.inFlight === 0) this.drainWaiter();
-      },
-    };
+    this.callHost = { recorder, scheduler, admit: (call) => this.admit(call) };
     const token = randomBytes(32).toString('hex');
     // Workers wait for the bridge's address before starting; shutdown() stops it after the workers.
-    this.host = new HostServices({
+    this.host = new HostSide({
       hostBridge: options.hostBridge,
       token,
       logger,
@@ -108,10 +96,10 @@ class WorkerPool implements Pool {
     this.supervisor = new WorkerSupervisor({
       options,
       events,
-      telemetry,
+      metrics: this.metrics,
       logger,
-      // Worker lines are scrubbed by WorkerLineLogger itself, so they skip the redacting wrapper.
-      workerLines: new WorkerLineLogger(guardLogger(options.logger)),
+      // Worker lines are scrubbed by WorkerLogForwarder itself, so they skip the redacting wrapper.
+      workerLines: new WorkerLogForwarder(guardLogger(options.logger)),
       scheduler,
       registry: this.registry,
       token,
@@ -146,76 +134,31 @@ class WorkerPool implements Pool {
   }
 
   execute(tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown> {
-    let call: UnaryCall;
+    let call: ExecuteCall;
     try {
-      call = this.createCall(UnaryCall, tool, args, options, this.options.timeoutMs);
+      call = new ExecuteCall(this.callHost, this.plan(tool, args, options, this.options.timeoutMs));
     } catch (error) {
       return Promise.reject(error);
     }
-    this.submit(call);
+    this.recorder.created(call, args);
+    this.admit(call);
     return call.promise;
   }
 
-  /**
-   * A session call first makes sure its session exists (idempotent, and it keeps a session in use
-   * from expiring), so Python can read and write its state; quotas apply here.
-   */
-  private submit(call: UnaryCall | StreamCall): void {
-    this.observer.submitted(call, call instanceof StreamCall ? 'stream' : 'execute');
-    const sessionId = call.sessionId;
-    if (sessionId === undefined || this.closed) {
-      this.scheduler.submit(call);
-      return;
-    }
-    this.host.sessions.create(sessionId).then(
-      () => this.scheduler.submit(call),
-      (error: unknown) => call.fail(toSnakepitError(error, 'session')),
-    );
-  }
-
-  executeStream(tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk>;
-  executeStream(tool: string, args: ToolArguments | undefined, onChunk: ChunkCallback, options?: CallOptions): Promise<void>;
-  executeStream(
-    tool: string,
-    args?: ToolArguments,
-    optionsOrCallback?: CallOptions | ChunkCallback,
-    callbackOptions?: CallOptions,
-  ): AsyncIterableIterator<Chunk> | Promise<void> {
-    if (typeof optionsOrCallback === 'function') {
-      return consumeWithCallback(this.openStream(tool, args, callbackOptions), optionsOrCallback);
-    }
-    return this.openStream(tool, args, optionsOrCallback);
-  }
+  readonly executeStream: ExecuteStream = streamForms<[]>(0, (_, tool, args, options) => this.openStream(tool, args, options));
 
   executeInSession(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown> {
     return this.execute(tool, args, { ...options, sessionId });
   }
 
-  executeInSessionStream(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk>;
-  executeInSessionStream(
-    sessionId: string,
-    tool: string,
-    args: ToolArguments | undefined,
-    onChunk: ChunkCallback,
-    options?: CallOptions,
-  ): Promise<void>;
-  executeInSessionStream(
-    sessionId: string,
-    tool: string,
-    args?: ToolArguments,
-    optionsOrCallback?: CallOptions | ChunkCallback,
-    callbackOptions?: CallOptions,
-  ): AsyncIterableIterator<Chunk> | Promise<void> {
-    if (typeof optionsOrCallback === 'function') {
-      return this.executeStream(tool, args, optionsOrCallback, { ...callbackOptions, sessionId });
-    }
-    return this.executeStream(tool, args, { ...optionsOrCallback, sessionId });
-  }
+  readonly executeInSessionStream: ExecuteStream<[sessionId: string]> = streamForms<[string]>(1, ([sessionId], tool, args, options) =>
+    this.openStream(tool, args, { ...options, sessionId }),
+  );
 
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing !== undefined) {
       // A later forced close cuts short the drain of an earlier graceful one.
-      if (options.force === true) this.drainWaiter?.();
+      if (options.force === true) this.recorder.idle?.();
       return this.closing;
     }
     let timeoutMs = this.options.shutdownTimeoutMs;
@@ -246,10 +189,10 @@ class WorkerPool implements Pool {
     return {
       workers: { total: this.supervisor.slots.size, ready, busy, starting },
       queueLength: this.scheduler.queueLength,
-      inFlight: this.telemetry.inFlight,
-      counters: { ...this.telemetry.counters },
-      runTimeMs: this.telemetry.runTime.summary(),
-      waitTimeMs: this.telemetry.waitTime.summary(),
+      inFlight: this.metrics.inFlight,
+      counters: { ...this.metrics.counters },
+      runTimeMs: this.metrics.runTime.summary(),
+      waitTimeMs: this.metrics.waitTime.summary(),
     };
   }
 
@@ -272,15 +215,12 @@ class WorkerPool implements Pool {
     return this;
   }
 
-  private createCall<C extends UnaryCall | StreamCall>(
-    Kind: new (...parameters: ConstructorParameters<typeof UnaryCall>) => C,
-    tool: string,
-    args: ToolArguments | undefined,
-    options: CallOptions | undefined,
-    defaultTimeoutMs: number,
-  ): C {
+  /**
+   * Validates the call's options and encodes its arguments once, before anything is queued: a value
+   * that cannot travel is refused here, naming the key. Throws the SnakepitError.
+   */
+  private plan(tool: string, args: ToolArguments | undefined, options: CallOptions | undefined, defaultTimeoutMs: number): CallPlan {
     const resolved = resolveCallOptions(tool, options, { timeoutMs: defaultTimeoutMs, affinity: this.options.affinity });
-    // Encoded once, before queueing: an unencodable argument is refused before anything is sent.
     const request: CallRequest = {
       tool,
       args: encodeArguments(args),
@@ -288,20 +228,37 @@ class WorkerPool implements Pool {
     };
     if (options?.sessionId !== undefined) request.sessionId = options.sessionId;
     if (options?.metadata !== undefined) request.metadata = options.metadata;
-    const call = new Kind(this.callHost, ++this.callNumber, request, resolved.affinity, resolved.timeoutMs, resolved.signal);
-    this.observer.created(call, args);
-    return call;
+    return { id: ++this.callNumber, request, affinity: resolved.affinity, timeoutMs: resolved.timeoutMs, signal: resolved.signal };
   }
 
+  /** A stream enters the pool lazily, through `admit`, on its first `next()`. */
   private openStream(tool: string, args: ToolArguments | undefined, options: CallOptions | undefined): AsyncIterableIterator<Chunk> {
     let call: StreamCall;
     try {
-      call = this.createCall(StreamCall, tool, args, options, this.options.streamTimeoutMs);
+      call = new StreamCall(this.callHost, this.plan(tool, args, options, this.options.streamTimeoutMs));
     } catch (error) {
       return refusedStream(error as SnakepitError);
     }
-    call.schedule = (pending) => this.submit(pending);
+    this.recorder.created(call, args);
     return call;
+  }
+
+  /**
+   * The one door of every call. A session call first makes sure its session exists (idempotent,
+   * and it keeps a session in use from expiring), so Python can read and write its state; quotas
+   * apply here.
+   */
+  private admit(call: PoolCall): void {
+    this.recorder.submitted(call, call instanceof StreamCall ? 'stream' : 'execute');
+    const sessionId = call.sessionId;
+    if (sessionId === undefined || this.closed) {
+      this.scheduler.submit(call);
+      return;
+    }
+    this.host.sessions.create(sessionId).then(
+      () => this.scheduler.submit(call),
+      (error: unknown) => call.fail(toSnakepitError(error, 'session')),
+    );
   }
 
   private refusal(): SnakepitError | undefined {
@@ -332,7 +289,7 @@ class WorkerPool implements Pool {
       this.supervisor.beginClose();
       for (const waiter of this.readyWaiters.splice(0)) waiter.reject(errors.poolClosed());
       this.scheduler.failQueued(() => errors.poolClosed());
-      if (!force && this.telemetry.inFlight > 0) await this.drain(deadline - stopReserveMs - Date.now());
+      if (!force && this.metrics.inFlight > 0) await this.drain(deadline - stopReserveMs - Date.now());
       // Whatever still runs is cancelled, which reaches the Python task.
       this.supervisor.failRunningCalls(() => errors.poolClosed());
       const stopped = await withinMs(this.supervisor.stopAll(stopGraceMs), deadline - Date.now());
@@ -353,11 +310,11 @@ class WorkerPool implements Pool {
     return new Promise((resolve) => {
       const finish = () => {
         clearTimeout(timer);
-        this.drainWaiter = undefined;
+        this.recorder.idle = undefined;
         resolve();
       };
       const timer = setTimeout(finish, Math.max(0, ms));
-      this.drainWaiter = finish;
+      this.recorder.idle = finish;
     });
   }
 }

@@ -9,31 +9,34 @@
  * worker never jumps ahead of a waiting one.
  */
 import { errors, type SnakepitError } from '../errors.js';
-import type { Logger } from '../logging.js';
-import type { PoolTelemetry } from '../telemetry.js';
-import type { PoolCall } from './call.js';
+import type { CallRecorder } from '../observability/call-recorder.js';
+import type { QueueLeaveReason } from '../observability/events.js';
+import type { Logger } from '../observability/logging.js';
+import type { WorkerSlot } from '../workers/worker-slot.js';
 import { CallQueue } from './call-queue.js';
-import type { PoolEventEmitter, QueueLeaveReason } from './events.js';
+import type { PoolCall } from './pool-call.js';
 import { SessionAffinity } from './session-affinity.js';
-import type { WorkerSlot } from './worker-slot.js';
 
 /** How many sessions the pool remembers a worker for. */
 export const sessionMemoryLimit = 100_000;
 
-export interface SchedulerHost {
-  readonly events: PoolEventEmitter;
-  readonly telemetry: PoolTelemetry;
-  readonly logger: Logger;
-  readonly maxQueue: number;
-  readonly queueTimeoutMs: number;
-  /** Why no call may be accepted right now (closed, or no worker can start), if so. */
-  refusal(): SnakepitError | undefined;
+/** What the worker side does when the scheduler routes to, or learns something about, a worker. */
+export interface WorkerEvents {
   /** A call was dispatched to `slot` (recycling counts requests here). */
   dispatched(slot: WorkerSlot): void;
   /** The adapter said the worker died before the pool saw it exit: stop routing to it. */
   workerReportedDead(slot: WorkerSlot): void;
   /** A draining worker finished its last call. */
   drained(slot: WorkerSlot): void;
+}
+
+export interface SchedulerHost {
+  readonly recorder: CallRecorder;
+  readonly logger: Logger;
+  readonly maxQueue: number;
+  readonly queueTimeoutMs: number;
+  /** Why no call may be accepted right now (closed, or no worker can start), if so. */
+  refusal(): SnakepitError | undefined;
 }
 
 export class Scheduler {
@@ -45,7 +48,14 @@ export class Scheduler {
   private enqueueSequence = 0;
   private dispatchSequence = 0;
 
+  /** Set once by the worker supervisor, which owns the workers this scheduler routes to. */
+  private workers: WorkerEvents | undefined;
+
   constructor(private readonly host: SchedulerHost) {}
+
+  attachWorkers(workers: WorkerEvents): void {
+    this.workers = workers;
+  }
 
   get queueLength(): number {
     return this.queued;
@@ -111,12 +121,12 @@ export class Scheduler {
     if (!slot.calls.delete(call)) return;
     if (slot.state === 'ready') {
       if (error?.code === 'worker_exit') {
-        this.host.workerReportedDead(slot);
+        this.workers!.workerReportedDead(slot);
         return;
       }
       this.pump(slot);
     } else if (slot.state === 'draining' && slot.calls.size === 0) {
-      this.host.drained(slot);
+      this.workers!.drained(slot);
     }
   }
 
@@ -124,7 +134,7 @@ export class Scheduler {
     const queue = call.queue;
     if (queue === undefined || !queue.remove(call)) return;
     this.queued -= 1;
-    this.emitLeave(call, reason);
+    this.host.recorder.leftQueue(call, reason);
   }
 
   /** Fails every waiting call (pool closing, or no worker can start). */
@@ -161,8 +171,7 @@ export class Scheduler {
   private enqueue(call: PoolCall, pinnedTo: WorkerSlot | undefined): void {
     const maxQueue = this.host.maxQueue;
     if (this.queued >= maxQueue) {
-      const events = this.host.events;
-      if (events.has('pool:saturated')) events.emit('pool:saturated', { queueLength: this.queued, maxQueue });
+      this.host.recorder.saturated(this.queued, maxQueue);
       call.fail(errors.poolSaturated(maxQueue));
       return;
     }
@@ -175,10 +184,7 @@ export class Scheduler {
     queue.push(call);
     this.queued += 1;
     call.waitInQueue(this.host.queueTimeoutMs);
-    const events = this.host.events;
-    if (events.has('queue:enter')) {
-      events.emit('queue:enter', { callId: call.id, correlationId: call.request.correlationId, queueLength: this.queued });
-    }
+    this.host.recorder.enteredQueue(call, this.queued);
   }
 
   /** Gives `slot` waiting calls while it has free capacity, longest-waiting first. */
@@ -186,7 +192,7 @@ export class Scheduler {
     while (slot.hasFreeCapacity()) {
       const call = this.nextFor(slot);
       if (call === undefined) return;
-      this.emitLeave(call, 'dispatched');
+      this.host.recorder.leftQueue(call, 'dispatched');
       this.dispatch(call, slot);
     }
   }
@@ -216,7 +222,7 @@ export class Scheduler {
     if (owner.hasFreeCapacity()) {
       this.shared.remove(call);
       this.queued -= 1;
-      this.emitLeave(call, 'dispatched');
+      this.host.recorder.leftQueue(call, 'dispatched');
       this.dispatch(call, owner);
     } else if (call.affinity === 'strict-fail-fast') {
       call.fail(errors.workerBusy(call.sessionId!, owner.id));
@@ -235,7 +241,7 @@ export class Scheduler {
     const sessionId = call.sessionId;
     if (sessionId !== undefined && this.affinity.assign(sessionId, slot)) this.beginSession(slot, sessionId);
     call.start(slot);
-    this.host.dispatched(slot);
+    this.workers!.dispatched(slot);
   }
 
   /** Tells the worker about a session that just landed on it, without delaying the call. */
@@ -253,15 +259,4 @@ export class Scheduler {
     this.host.logger.warn({ workerId: slot.id, error }, 'worker did not accept a session-begin notice');
   }
 
-  private emitLeave(call: PoolCall, reason: QueueLeaveReason): void {
-    const events = this.host.events;
-    if (events.has('queue:leave')) {
-      events.emit('queue:leave', {
-        callId: call.id,
-        correlationId: call.request.correlationId,
-        waitMs: performance.now() - call.enqueuedAt,
-        reason,
-      });
-    }
-  }
 }

@@ -5,11 +5,11 @@
  * the loop body, or 'halt' from a callback — aborts the remote call; the worker is released once
  * the adapter's iterator has actually finished.
  */
-import type { AdapterWorkerV1, CallContext } from '../adapter.js';
+import type { AdapterWorkerV1, CallContext } from '../adapter/v1/adapter.js';
 import { errors, type SnakepitError } from '../errors.js';
-import type { Chunk } from '../types.js';
-import { PoolCall, toSnakepitError } from './call.js';
-import type { WorkerSlot } from './worker-slot.js';
+import type { Chunk } from '../wire/chunk.js';
+import { PoolCall, toSnakepitError } from './pool-call.js';
+import type { WorkerSlot } from '../workers/worker-slot.js';
 
 interface PendingNext {
   resolve(result: IteratorResult<Chunk>): void;
@@ -19,8 +19,6 @@ interface PendingNext {
 const done: IteratorResult<Chunk> = { done: true, value: undefined };
 
 export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk> {
-  /** Schedules the call; set by the pool, called by the first `next()`. */
-  schedule: ((call: StreamCall) => void) | undefined;
   private inner: AsyncIterator<Chunk> | undefined;
   private innerNext: Promise<unknown> | undefined;
   private slot: WorkerSlot | undefined;
@@ -59,7 +57,7 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
     });
     this.previousNext = result;
     if (this.state === 'created') {
-      this.schedule?.(this);
+      this.host.admit(this);
     } else if (this.inner !== undefined && this.innerNext === undefined) {
       this.pull();
     }
@@ -196,6 +194,7 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
   private releaseOnce(error: SnakepitError | undefined): void {
     if (this.released || this.slot === undefined) return;
     this.released = true;
-    this.host.release(this.slot, this, error);
+    this.host.scheduler.release(this.slot, this, error);
   }
 }
+

@@ -6,7 +6,7 @@
  */
 import { errors, hostErrors } from '../errors.js';
 import { validateStringMap } from '../tools/tool-validation.js';
-import { assertJsonValue, type JsonValue } from './json-value.js';
+import { assertJsonValue, type JsonValue } from '../wire/json-value.js';
 import {
   maxSessionTtlMs,
   validateSessionId,

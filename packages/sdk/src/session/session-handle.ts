@@ -2,7 +2,7 @@
  * A session id bound to a store, so callers write `session.setState('k', v)` instead of passing the
  * id every time. The pool builds `pool.session(id)` on top of this and adds execute/stream.
  */
-import type { JsonValue } from './json-value.js';
+import type { JsonValue } from '../wire/json-value.js';
 import { validateSessionId, type CreateSessionOptions, type Session, type SessionStore } from './session-store.js';
 
 export interface SessionHandle {

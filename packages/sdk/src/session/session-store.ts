@@ -14,7 +14,7 @@
  * - State operations on an unknown or expired session fail with `session_not_found`.
  */
 import { errors } from '../errors.js';
-import type { JsonValue } from './json-value.js';
+import type { JsonValue } from '../wire/json-value.js';
 
 /** A session as callers see it: a frozen snapshot, never a reference into the store. */
 export interface Session {

@@ -9,10 +9,11 @@
  * cancellable), `cancelled_count(name)`, `crash(code, delay_ms)`, `pid()`.
  */
 import { spawn } from 'node:child_process';
-import type { AdapterV1 } from '../adapter.js';
-import { SnakepitError } from '../errors.js';
+import type { AdapterV1 } from '../adapter/v1/adapter.js';
 import { createPool, type Pool } from '../pool/pool.js';
-import type { Chunk } from '../types.js';
+import type { WorkerInfo } from '../workers/worker-slot.js';
+import type { Chunk } from '../wire/chunk.js';
+import { failureOf } from './failure-of.js';
 import { isProcessAlive } from './process-alive.js';
 
 /** The few matchers the suite uses; vitest's and jest's `expect` satisfy it. */
@@ -39,9 +40,16 @@ export interface AdapterConformanceOptions {
   name: string;
   createAdapter(): AdapterV1;
   /**
+   * Whether each worker is an OS process that reports its pid. Default true: the crash test then
+   * also checks that the replacement is a new process. False for an adapter whose workers live in
+   * the test's own process (the in-memory adapter), whose workers have no pid: the replacement is
+   * recognised by its worker id alone.
+   */
+  workerProcesses?: boolean;
+  /**
    * For the parent-death test: an ES module exporting `createAdapter()`, loaded by a child Node
    * process (resolving `@snakepit/sdk` from the working folder) that is then SIGKILLed. The test
-   * is left out when omitted.
+   * is left out when omitted (it needs `workerProcesses`).
    */
   adapterModule?: string;
   /** Export name in `adapterModule`. Default "createAdapter". */
@@ -59,18 +67,12 @@ async function until(predicate: () => boolean | Promise<boolean>, timeoutMs: num
   return predicate();
 }
 
-async function failure(promise: Promise<unknown>): Promise<SnakepitError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (SnakepitError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
-
 export function defineAdapterConformanceSuite(options: AdapterConformanceOptions, test: ConformanceTestApi): void {
   const { describe, it, beforeAll, afterAll, expect } = test;
+  const workerProcesses = options.workerProcesses ?? true;
+  if (options.adapterModule !== undefined && !workerProcesses) {
+    throw new TypeError('defineAdapterConformanceSuite: adapterModule (the parent-death test) needs workerProcesses');
+  }
 
   describe(`adapter conformance: ${options.name}`, () => {
     let pool: Pool;
@@ -98,7 +100,7 @@ export function defineAdapterConformanceSuite(options: AdapterConformanceOptions
     });
 
     it('reports a raised error as python_error with type and traceback', async () => {
-      const error = await failure(pool.execute('fail', { message: 'conformance', kind: 'RuntimeError' }));
+      const error = await failureOf(pool.execute('fail', { message: 'conformance', kind: 'RuntimeError' }));
       expect(error.code).toBe('python_error');
       expect(error.pythonType).toBe('RuntimeError');
       expect(error.message).toBe('conformance');
@@ -106,7 +108,7 @@ export function defineAdapterConformanceSuite(options: AdapterConformanceOptions
     });
 
     it('reports an unknown tool as unknown_tool', async () => {
-      const error = await failure(pool.execute('no_such_tool_anywhere', {}));
+      const error = await failureOf(pool.execute('no_such_tool_anywhere', {}));
       expect(error.code).toBe('unknown_tool');
     });
 
@@ -136,7 +138,7 @@ export function defineAdapterConformanceSuite(options: AdapterConformanceOptions
     it('cancels a running call at its deadline and keeps serving', async () => {
       const before = (await pool.execute('cancelled_count', { name: 'sleep' })) as number;
       const startedAt = Date.now();
-      const error = await failure(pool.execute('sleep', { ms: 5000 }, { timeoutMs: 300 }));
+      const error = await failureOf(pool.execute('sleep', { ms: 5000 }, { timeoutMs: 300 }));
       expect(error.code).toBe('timeout');
       expect(Date.now() - startedAt).toBeLessThan(1500);
       const cancelled = await until(
@@ -151,18 +153,21 @@ export function defineAdapterConformanceSuite(options: AdapterConformanceOptions
       const controller = new AbortController();
       const pending = pool.execute('sleep', { ms: 5000 }, { signal: controller.signal });
       setTimeout(() => controller.abort(), 100);
-      const error = await failure(pending);
+      const error = await failureOf(pending);
       expect(error.code).toBe('aborted');
       expect(await pool.execute('echo', { after: 'abort' })).toEqual({ after: 'abort' });
     });
 
     it('fails a call whose worker dies with worker_exit and replaces the worker', async () => {
-      const pidsBefore = pool.listWorkers().map((worker) => worker.pid);
-      const error = await failure(pool.execute('crash', { code: 1, delay_ms: 50 }));
+      const before = pool.listWorkers();
+      if (workerProcesses) for (const worker of before) expect(typeof worker.pid).toBe('number');
+      const error = await failureOf(pool.execute('crash', { code: 1, delay_ms: 50 }));
       expect(error.code).toBe('worker_exit');
+      const isReplacement = (worker: WorkerInfo) =>
+        before.every((old) => old.id !== worker.id && (!workerProcesses || old.pid !== worker.pid));
       const replaced = await until(() => {
         const workers = pool.listWorkers().filter((worker) => worker.state === 'ready');
-        return workers.length === 1 && workers.every((worker) => !pidsBefore.includes(worker.pid));
+        return workers.length === 1 && workers.every(isReplacement);
       }, 20_000);
       expect(replaced).toBe(true);
       expect(await pool.execute('echo', { after: 'crash' })).toEqual({ after: 'crash' });

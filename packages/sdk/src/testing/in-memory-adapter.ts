@@ -12,11 +12,12 @@ import type {
   CallRequest,
   WorkerExitInfo,
   WorkerStartContext,
-} from '../adapter.js';
+} from '../adapter/v1/adapter.js';
 import { errors, SnakepitError } from '../errors.js';
-import { decodeArguments } from '../payload/arguments.js';
-import { toChunk } from '../payload/chunk.js';
-import type { Chunk, ToolArguments } from '../types.js';
+import { decodeArguments } from '../wire/arguments.js';
+import { toChunk } from '../wire/chunk.js';
+import type { Chunk } from '../wire/chunk.js';
+import type { ToolArguments } from '../wire/arguments.js';
 
 export interface InMemoryToolContext {
   sessionId: string | undefined;

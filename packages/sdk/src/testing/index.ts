@@ -1,4 +1,7 @@
-/** `@snakepit/sdk/testing`: an in-memory adapter, a recording logger, and the adapter conformance suite. */
+/**
+ * `@snakepit/sdk/testing`: an in-memory adapter, a recording logger, the adapter conformance suite,
+ * a wire-level harness for testing a worker process directly, and small helpers for tests.
+ */
 export {
   createInMemoryAdapter,
   type InMemoryAdapter,
@@ -15,3 +18,15 @@ export {
   type ConformanceTestApi,
 } from './adapter-conformance.js';
 export { isProcessAlive } from './process-alive.js';
+export { failureOf } from './failure-of.js';
+export { invalidUtf8Sequences } from './invalid-utf8.js';
+export { poolEventNames } from './pool-event-names.js';
+export { seededRandom, type SeededRandom } from './seeded-random.js';
+export {
+  startWorkerHarness,
+  type ChannelCallInit,
+  type WorkerCallChannel,
+  type WorkerHarness,
+  type WorkerHarnessOptions,
+} from './worker-harness.js';
+export * from './worker-protocol.js';

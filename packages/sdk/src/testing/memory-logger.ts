@@ -2,7 +2,7 @@
  * A logger that keeps what it is given, for tests that assert on logs (e.g. that a payload never
  * appears in them). Children share their parent's records and add their bindings to each one.
  */
-import { formatLogLine, logLevels, type LogLevel, type Logger } from '../logging.js';
+import { formatLogLine, logLevels, type LogLevel, type Logger } from '../observability/logging.js';
 import { levelMethods } from '@snakepit/redaction';
 
 export interface MemoryLogRecord {

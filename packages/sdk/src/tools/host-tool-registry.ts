@@ -4,8 +4,8 @@
  * registered, not when Python first calls it. Returned descriptions are frozen copies.
  */
 import { errors, hostErrors, SnakepitError } from '../errors.js';
-import { assertJsonValue, type JsonValue } from '../session/json-value.js';
-import type { ToolArguments } from '../types.js';
+import { assertJsonValue, type JsonValue } from '../wire/json-value.js';
+import type { ToolArguments } from '../wire/arguments.js';
 import { validateStringMap, validateToolName } from './tool-validation.js';
 
 export interface HostToolContext {

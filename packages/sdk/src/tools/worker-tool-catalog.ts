@@ -3,7 +3,7 @@
  * re-registers replaces its list; a worker that exits is forgotten, so the catalog never lists
  * tools that no live worker can run.
  */
-import type { JsonValue } from '../session/json-value.js';
+import type { JsonValue } from '../wire/json-value.js';
 
 export interface WorkerToolSpec {
   readonly name: string;

@@ -31,8 +31,8 @@ import {
 import { encodeEnvelope } from './grpc-framing.js';
 import { encodeTimeout } from './grpc-status.js';
 import { Http2Connection } from './http2-connection.js';
-import { StreamingCall } from './streaming-call.js';
-import { UnaryCall } from './unary-call.js';
+import { StreamingRpc } from './streaming-rpc.js';
+import { UnaryRpc } from './unary-rpc.js';
 
 export interface GrpcHttp2TransportOptions {
   /** Server address, e.g. `http://127.0.0.1:50051`; a path prefix is kept in front of method paths. */
@@ -131,7 +131,7 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Gr
         return Promise.reject(error);
       }
       const deadline = effectiveTimeout(timeoutMs);
-      const call = new UnaryCall(connection, readMaxBytes, method);
+      const call = new UnaryRpc(connection, readMaxBytes, method);
       return call.run(requestHeaders(method, deadline, header), request, signal, deadline);
     },
 
@@ -146,7 +146,7 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Gr
       const deadline = effectiveTimeout(timeoutMs);
       const headers = requestHeaders(method, deadline, header);
       const holdsEventLoop = contextValues?.get(streamHoldsEventLoop) ?? true;
-      const call = new StreamingCall(connection, readMaxBytes, method, holdsEventLoop);
+      const call = new StreamingRpc(connection, readMaxBytes, method, holdsEventLoop);
       if (method.methodKind === 'server_streaming') {
         // Exactly one request message: send it with the end of stream in one write.
         let request: Uint8Array | undefined;

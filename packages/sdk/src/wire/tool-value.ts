@@ -1,6 +1,6 @@
 /** The one boundary where ToolValue wire messages become plain values, and back. */
 import type { ToolValue } from '../gen/snakepit/bridge/v1/common_pb.js';
-import type { ChunkPayload } from '../payload/chunk.js';
+import type { ChunkPayload } from './chunk.js';
 
 const decoder = new TextDecoder();
 

@@ -1,0 +1,94 @@
+/**
+ * Adapter spec v1: the seam between the pool and a runtime. An adapter starts workers; a worker
+ * runs calls. Everything else (pooling, queueing, affinity, deadlines, restarts, sessions) lives
+ * in the sdk. Methods carry a `do` prefix so they are never mistaken for the public API.
+ */
+import type { EncodedArguments } from '../../wire/arguments.js';
+import type { Chunk } from '../../wire/chunk.js';
+
+export interface AdapterV1 {
+  readonly specificationVersion: 'v1';
+  /** Short name for logs, e.g. "python". */
+  readonly name: string;
+  /** Starts one worker and resolves once it is ready to take calls. */
+  doStartWorker(context: WorkerStartContext): Promise<AdapterWorkerV1>;
+}
+
+export interface HeartbeatSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  maxMissed: number;
+}
+
+export interface WorkerLogRecord {
+  workerId: string;
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  message: string;
+  /** Where the line came from: the worker's structured logger, or raw stdout/stderr. */
+  source: 'logging' | 'stdout' | 'stderr';
+  correlationId?: string;
+  fields?: Record<string, unknown>;
+}
+
+export interface WorkerStartContext {
+  /** Unique within the pool, e.g. "w3". */
+  workerId: string;
+  /** Secret the worker requires on every call it serves, and presents to the host bridge. */
+  token: string;
+  /** The pool's host bridge, when it runs one. */
+  hostAddress?: string;
+  heartbeat: HeartbeatSettings;
+  /** Startup is abandoned (and the process stopped) when this fires. */
+  signal: AbortSignal;
+  startupTimeoutMs: number;
+  /** A folder the pool owns, for pid files that let a later pool reap orphans. */
+  dataDir?: string;
+  /** Every line the worker logs. */
+  onLog(record: WorkerLogRecord): void;
+}
+
+export interface WorkerExitInfo {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface CallRequest {
+  tool: string;
+  args: EncodedArguments;
+  sessionId?: string;
+  correlationId: string;
+  metadata?: Record<string, string>;
+  /**
+   * Trace context headers for the worker (`traceparent`, `tracestate`, and whatever else the
+   * application's OpenTelemetry propagator writes). Set by the pool when tracing is on; an adapter
+   * sends them along with the call (the gRPC adapters as metadata).
+   */
+  traceContext?: Record<string, string>;
+}
+
+export interface CallContext {
+  /** Fires on deadline, caller abort or pool shutdown; the worker must cancel the remote call. */
+  signal: AbortSignal;
+  /** Absolute deadline (ms since epoch), for propagation to the worker. */
+  deadline: number;
+}
+
+export interface AdapterWorkerV1 {
+  readonly id: string;
+  /** OS process id, when the worker is a process. */
+  readonly pid?: number;
+  /** How many calls it runs at once (1 in process mode). */
+  readonly capacity: number;
+  /** What the worker reported about itself (runtime version, mode...). */
+  readonly info: Readonly<Record<string, unknown>>;
+  /** Resolves once, when the worker is gone for whatever reason. */
+  readonly exited: Promise<WorkerExitInfo>;
+  doExecute(request: CallRequest, context: CallContext): Promise<unknown>;
+  doStream(request: CallRequest, context: CallContext): AsyncIterable<Chunk>;
+  /** Resolves when the worker answered within the timeout; rejects otherwise. */
+  doPing(timeoutMs: number): Promise<void>;
+  doBeginSession?(sessionId: string): Promise<void>;
+  doEndSession?(sessionId: string): Promise<void>;
+  /** Graceful stop within `graceMs`, then forced; kills the worker's whole process group. */
+  doStop(options: { graceMs: number }): Promise<void>;
+}

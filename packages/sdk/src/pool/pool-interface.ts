@@ -1,0 +1,51 @@
+/** The pool's public surface: what `createPool` returns. */
+import type { PoolEventListener, PoolEventName } from '../observability/events.js';
+import type { PoolSession } from '../session/pool-session.js';
+import type { SessionStore } from '../session/session-store.js';
+import type { HistogramSummary, PoolCounters } from '../observability/metrics.js';
+import type { HostToolRegistry } from '../tools/host-tool-registry.js';
+import type { ToolArguments } from '../wire/arguments.js';
+import type { CallOptions } from './call-options.js';
+import type { ExecuteStream } from './iterator-or-callback.js';
+import type { WorkerInfo } from '../workers/worker-slot.js';
+
+export interface CloseOptions {
+  /** Cancel calls in flight at once instead of letting them finish. Default false. */
+  force?: boolean;
+  /** Bound for the whole close. Default: the pool's `shutdownTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+export interface PoolStats {
+  workers: { total: number; ready: number; busy: number; starting: number };
+  queueLength: number;
+  inFlight: number;
+  counters: PoolCounters;
+  runTimeMs: HistogramSummary;
+  waitTimeMs: HistogramSummary;
+}
+
+export interface Pool extends AsyncDisposable {
+  /** Resolves once a worker is ready; rejects with `startup_failed` once every initial worker failed to start. */
+  ready(): Promise<void>;
+  execute(tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown>;
+  /** A tool's chunks, as an async iterator or through a callback that may return `'halt'`. */
+  readonly executeStream: ExecuteStream;
+  /** `execute` in one session: Snakepit's name for `execute(tool, args, { sessionId })`. */
+  executeInSession(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown>;
+  /** `executeStream` in one session, in both forms. */
+  readonly executeInSessionStream: ExecuteStream<[sessionId: string]>;
+  /** The session store shared by the pool's workers (state outlives any one worker). */
+  readonly sessions: SessionStore;
+  /** Node functions that Python tools may call (`context.call_host_tool`). */
+  readonly tools: HostToolRegistry;
+  /** A handle that runs calls in one session and reads or writes its state. */
+  session(sessionId: string): PoolSession;
+  close(options?: CloseOptions): Promise<void>;
+  stats(): PoolStats;
+  listWorkers(): WorkerInfo[];
+  on<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this;
+  off<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this;
+  once<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): this;
+  [Symbol.asyncDispose](): Promise<void>;
+}
