@@ -26,7 +26,7 @@ const expectations: Record<string, RegExp[]> = {
   'sessions-and-state': [/cart seen from Node: \[\{"sku":"tea","quantity":2\}\]/, /coupon seen from Python: WELCOME10/, /session id seen by Python: alice/],
   'host-tools': [/askedBy: 'bob'/, /python_error .*HostToolError: no price for cake/],
   threaded: [/4 x 300 ms sleeps on one worker took \d+ ms/, /capacity 4, calls served 4/],
-  'custom-adapter': [/Hello, Ada!/, /"remaining":0,"is_final":true/, /refused: invalid_parameter/],
+  'your-python-tools': [/Hello, Ada!/, /"remaining":0,"is_final":true/, /refused: invalid_parameter/],
 };
 
 for (const [folder, patterns] of Object.entries(expectations)) {

@@ -1,5 +1,5 @@
-// Your own Python adapter: point `pythonPath` at its folder and name the class.
-// Run: node examples/custom-adapter/main.mjs
+// Your own Python tools (a BaseAdapter subclass in your package): point `pythonPath` at its folder and name the class.
+// Run: node examples/your-python-tools/main.mjs
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, SnakepitError } from '@snakepit/sdk';
