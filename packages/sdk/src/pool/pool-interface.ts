@@ -28,11 +28,15 @@ export interface PoolStats {
 export interface Pool extends AsyncDisposable {
   /** Resolves once a worker is ready; rejects with `startup_failed` once every initial worker failed to start. */
   ready(): Promise<void>;
-  execute(tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown>;
+  /**
+   * Runs `tool` on a worker and resolves with its result. `T` is what you know the tool returns
+   * (it is not checked at run time); default `unknown`.
+   */
+  execute<T = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): Promise<T>;
   /** A tool's chunks, as an async iterator or through a callback that may return `'halt'`. */
   readonly executeStream: ExecuteStream;
   /** `execute` in one session: Snakepit's name for `execute(tool, args, { sessionId })`. */
-  executeInSession(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown>;
+  executeInSession<T = unknown>(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): Promise<T>;
   /** `executeStream` in one session, in both forms. */
   readonly executeInSessionStream: ExecuteStream<[sessionId: string]>;
   /** The session store shared by the pool's workers (state outlives any one worker). */

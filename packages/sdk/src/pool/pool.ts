@@ -133,7 +133,7 @@ class WorkerPool implements Pool {
     return createPoolSession(this, sessionId);
   }
 
-  execute(tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown> {
+  execute<T = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): Promise<T> {
     let call: ExecuteCall;
     try {
       call = new ExecuteCall(this.callHost, this.plan(tool, args, options, this.options.timeoutMs));
@@ -142,13 +142,13 @@ class WorkerPool implements Pool {
     }
     this.recorder.created(call, args);
     this.admit(call);
-    return call.promise;
+    return call.promise as Promise<T>;
   }
 
   readonly executeStream: ExecuteStream = streamForms<[]>(0, (_, tool, args, options) => this.openStream(tool, args, options));
 
-  executeInSession(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown> {
-    return this.execute(tool, args, { ...options, sessionId });
+  executeInSession<T = unknown>(sessionId: string, tool: string, args?: ToolArguments, options?: CallOptions): Promise<T> {
+    return this.execute<T>(tool, args, { ...options, sessionId });
   }
 
   readonly executeInSessionStream: ExecuteStream<[sessionId: string]> = streamForms<[string]>(1, ([sessionId], tool, args, options) =>

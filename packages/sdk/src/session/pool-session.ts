@@ -15,7 +15,7 @@ export interface PoolSessionState {
 
 export interface PoolSession {
   readonly id: string;
-  execute(tool: string, args?: ToolArguments, options?: CallOptions): Promise<unknown>;
+  execute<T = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): Promise<T>;
   readonly executeStream: ExecuteStream;
   /** The session's key/value state in the pool's store, shared with its Python calls. */
   readonly state: PoolSessionState;
@@ -31,7 +31,7 @@ export function createPoolSession(pool: Pool, sessionId: string): PoolSession {
   const handle = createSessionHandle(pool.sessions, sessionId);
   return Object.freeze({
     id: sessionId,
-    execute: (tool: string, args?: ToolArguments, options?: CallOptions) => pool.execute(tool, args, { ...options, sessionId }),
+    execute: <T = unknown>(tool: string, args?: ToolArguments, options?: CallOptions) => pool.execute<T>(tool, args, { ...options, sessionId }),
     executeStream: streamForms<[]>(0, (_, tool, args, options) => pool.executeStream(tool, args, { ...options, sessionId })),
     state: Object.freeze({ get: handle.getState, set: handle.setState, delete: handle.deleteState }),
     create: handle.create,
