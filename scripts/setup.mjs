@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Idempotent set-up for a fresh clone: Node dependencies, the build, and a Python environment
-// (.venv) with grpcio and protobuf. Each step is skipped when already done; every failure says
-// exactly what is missing. Uses only Node built-ins, since it runs before `npm install`.
+// (.venv) with grpcio and protobuf, plus pytest and mypy for the Python checks. Each step is skipped
+// when already done; every failure says exactly what is missing. Uses only Node built-ins, since it
+// runs before `npm install`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const venv = path.join(root, '.venv');
 const venvPython = path.join(venv, 'bin', 'python');
 const pythonModules = ['grpc', 'google.protobuf', 'pytest'];
+// The type checker of `npm run test:python-types` (scripts/check-python-types.mjs names the same).
+const mypyRequirement = 'mypy==2.4.0';
+const pipEnvironment = { ...process.env, PIP_RETRIES: process.env.PIP_RETRIES ?? '0', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
 const quiet = process.argv.includes('--quiet');
 
 function say(message) {
@@ -54,26 +58,30 @@ function build() {
 }
 
 function pythonFromPip() {
-  say('creating .venv and installing grpcio, protobuf and pytest with pip');
+  say('creating .venv and installing grpcio, protobuf, pytest and mypy with pip');
   rmSync(venv, { recursive: true, force: true });
   if (!run('python3', ['-m', 'venv', venv])) return false;
   // Without retries a machine that cannot reach the package index fails in seconds, not minutes.
-  const env = { ...process.env, PIP_RETRIES: process.env.PIP_RETRIES ?? '0', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
-  return run(venvPython, ['-m', 'pip', 'install', '--quiet', 'grpcio', 'protobuf', 'pytest'], { env }) &&
-    canImport(venvPython, pythonModules);
+  return run(venvPython, ['-m', 'pip', 'install', '--quiet', 'grpcio', 'protobuf', 'pytest', mypyRequirement], {
+    env: pipEnvironment,
+  }) && canImport(venvPython, pythonModules);
+}
+
+function canUseApt() {
+  return existsSync('/usr/bin/apt-get') && process.getuid?.() === 0;
+}
+
+function aptInstall(packages) {
+  const options = { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } };
+  return run('apt-get', ['install', '-y', '-q', ...packages], options) ||
+    (run('apt-get', ['update', '-q']) && run('apt-get', ['install', '-y', '-q', ...packages], options));
 }
 
 function pythonFromDebian() {
   const system = '/usr/bin/python3';
-  if (!canImport(system, pythonModules) && existsSync('/usr/bin/apt-get') && process.getuid?.() === 0) {
+  if (!canImport(system, pythonModules) && canUseApt()) {
     say('pip could not install them; installing Debian packages python3-grpcio python3-protobuf python3-pytest');
-    run('apt-get', ['install', '-y', '-q', 'python3-grpcio', 'python3-protobuf', 'python3-pytest', 'python3-venv'], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    }) ||
-      (run('apt-get', ['update', '-q']) &&
-        run('apt-get', ['install', '-y', '-q', 'python3-grpcio', 'python3-protobuf', 'python3-pytest', 'python3-venv'], {
-          env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-        }));
+    aptInstall(['python3-grpcio', 'python3-protobuf', 'python3-pytest', 'python3-venv']);
   }
   if (!canImport(system, pythonModules)) return false;
   say('using Debian\'s Python packages through .venv (--system-site-packages)');
@@ -94,7 +102,31 @@ function pythonEnvironment() {
   );
 }
 
+// mypy is needed by the type check only, so its absence is a warning here: the check itself fails
+// with the same instructions. A .venv from pip gets it from pip; one on Debian's packages
+// (--system-site-packages) gets Debian's `mypy`.
+function pythonTypeChecker() {
+  if (canImport(venvPython, ['mypy'])) return;
+  if (canImport(venvPython, ['pip'])) {
+    say(`installing ${mypyRequirement} into .venv with pip`);
+    if (run(venvPython, ['-m', 'pip', 'install', '--quiet', mypyRequirement], { env: pipEnvironment }) &&
+      canImport(venvPython, ['mypy'])) return;
+  }
+  const systemSitePackages = /^include-system-site-packages\s*=\s*true\s*$/m.test(
+    readFileSync(path.join(venv, 'pyvenv.cfg'), 'utf8'),
+  );
+  if (systemSitePackages && canUseApt()) {
+    say('installing the Debian package mypy');
+    if (aptInstall(['mypy']) && canImport(venvPython, ['mypy'])) return;
+  }
+  console.warn(
+    '[setup] mypy is missing, so `npm run test:python-types` will fail until it is installed: ' +
+      (systemSitePackages ? '`apt-get install mypy`' : `\`.venv/bin/python -m pip install '${mypyRequirement}'\``) + '.',
+  );
+}
+
 nodeDependencies();
 build();
 pythonEnvironment();
+pythonTypeChecker();
 say('ready');

@@ -196,7 +196,7 @@ describe('crash recovery', () => {
   });
 
   it('an adapter that fails to import: ready() rejects with the Python error, without a hot respawn loop', async () => {
-    const adapter = pythonAdapter({ adapter: 'snakepit_bridge.adapters.broken_import.BrokenAdapter', python: testPython });
+    const adapter = pythonAdapter({ adapter: 'broken_import.BrokenAdapter', python: testPython, pythonPath: [path.join(import.meta.dirname, '..', 'python', 'tests', 'fixtures')] });
     const pool = showcasePool({ size: 1, startupTimeoutMs: 10_000 }, adapter);
     let spawns = 0;
     pool.on('worker:spawn', () => void (spawns += 1));

@@ -5,7 +5,7 @@ tested) without a gRPC runtime; only `snakepit_bridge.server` needs grpcio.
 """
 
 from .base_adapter import BaseAdapter, ThreadSafeAdapter, thread_safe_method, tool
-from .host_errors import (
+from .host.errors import (
     HostBridgeUnavailable,
     HostToolError,
     InvalidParameterError,

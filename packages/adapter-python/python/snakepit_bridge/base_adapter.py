@@ -22,7 +22,7 @@ import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
 from .session_context import SessionContext, current_session_context
-from .tool_registry import ToolEntry, discover_tools, tool
+from .tools.registry import ToolEntry, discover_tools, tool
 
 __all__ = ["BaseAdapter", "ThreadSafeAdapter", "thread_safe_method", "tool"]
 
@@ -45,19 +45,19 @@ class BaseAdapter:
         executor threads), or None outside a call."""
         return current_session_context()
 
-    def initialize(self) -> Any:
+    def initialize(self) -> object:
         """Called once after the adapter is created, before the worker reports ready. May be async."""
         return None
 
-    def cleanup(self) -> Any:
+    def cleanup(self) -> object:
         """Called once when the worker stops gracefully. May be async."""
         return None
 
     def _discovered_tools(self) -> Dict[str, ToolEntry]:
         # Cached per instance in the instance dict, so subclasses need no __init__ chain.
         # (An adapter with __slots__ and no __dict__ just rediscovers each time.)
-        storage = getattr(self, "__dict__", None)
-        cached = storage.get("_snakepit_tools") if storage is not None else None
+        storage: Optional[Dict[str, Any]] = getattr(self, "__dict__", None)
+        cached: Optional[Dict[str, ToolEntry]] = storage.get("_snakepit_tools") if storage is not None else None
         if cached is None:
             cached = discover_tools(self)
             if storage is not None:
@@ -92,7 +92,7 @@ class ThreadSafeAdapter(BaseAdapter):
     __thread_safe__ = True
 
     def _locks(self) -> Dict[str, "threading.RLock"]:
-        locks = self.__dict__.get("_snakepit_locks")
+        locks: Optional[Dict[str, "threading.RLock"]] = self.__dict__.get("_snakepit_locks")
         if locks is None:
             with _SETUP_LOCK:
                 locks = self.__dict__.setdefault("_snakepit_locks", {})
@@ -120,7 +120,7 @@ class ThreadSafeAdapter(BaseAdapter):
     @property
     def thread_local(self) -> threading.local:
         """Storage private to the current thread (per adapter instance)."""
-        local = self.__dict__.get("_snakepit_thread_local")
+        local: Optional[threading.local] = self.__dict__.get("_snakepit_thread_local")
         if local is None:
             with _SETUP_LOCK:
                 local = self.__dict__.setdefault("_snakepit_thread_local", threading.local())

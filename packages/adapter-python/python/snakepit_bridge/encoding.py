@@ -25,7 +25,7 @@ import math
 import uuid
 from collections.abc import Mapping
 from pathlib import PurePath
-from typing import Any, Callable
+from typing import Any, Callable, Dict, Optional
 
 from snakepit.bridge.v1 import common_pb2
 
@@ -38,7 +38,7 @@ UNSERIALIZABLE_MARKER = "__snakepit_unserializable__"
 _BINARY_TYPES = (bytes, bytearray, memoryview)
 
 
-def _marker(value: Any) -> dict:
+def _marker(value: Any) -> Dict[str, object]:
     return {UNSERIALIZABLE_MARKER: True, "type": qualified_type_name(type(value))}
 
 
@@ -152,7 +152,7 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circul
 _ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
 
 
-def _c_encoder(public: json.JSONEncoder, escape: Any) -> Callable[[Any], str]:
+def _c_encoder(public: json.JSONEncoder, escape: Optional[Callable[[str], str]]) -> Callable[[Any], str]:
     """`public.encode` without its per-call Python layers (it builds a new C encoder every call).
 
     `json.encoder.c_make_encoder` is CPython's accelerator behind json.dumps, not a documented API:

@@ -22,14 +22,14 @@ import sys
 import threading
 import traceback
 from concurrent.futures import Executor
-from typing import Any, List, Optional
+from typing import List, NoReturn, Optional
 
-from .control_channel import ControlChannel, StartupError
-from .logging_setup import configure_logging
-from .watchdog import start_stdin_watchdog
-from .worker_config import DEFAULT_MAX_MESSAGE_BYTES, WorkerConfig, read_config_line
+from .observability.logging_setup import configure_logging
+from .worker.config import WorkerConfig, read_config_line
+from .worker.control_channel import ControlChannel, StartupError
+from .worker.watchdog import start_stdin_watchdog
 
-__all__ = ["main", "WorkerConfig", "EXIT_STARTUP_FAILED", "StartupError", "DEFAULT_MAX_MESSAGE_BYTES"]
+__all__ = ["main", "EXIT_STARTUP_FAILED"]
 
 EXIT_STARTUP_FAILED = 3
 STOP_GRACE_SECONDS = 2.0
@@ -40,7 +40,7 @@ _log = logging.getLogger("snakepit_bridge.server")
 
 class _ArgumentParser(argparse.ArgumentParser):
     # argparse would print usage and exit 2; a startup failure must go through the control fd.
-    def error(self, message: str) -> Any:
+    def error(self, message: str) -> NoReturn:
         raise StartupError(f"invalid arguments: {message}")
 
 
@@ -89,15 +89,15 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
     at exit (the caller then exits without joining them)."""
     from snakepit.bridge.v1 import worker_pb2
 
-    from .dispatch import Dispatcher
-    from .hooks import call_hook
-    from .host_link import HostLink
-    from .telemetry import load_tracing
-    from .thread_safety import ThreadSafetyMonitor
-    from .tool_threads import ToolThreads
-    from .worker_info import collect_worker_info
-    from .worker_mode import WorkerMode
-    from .worker_service import WorkerService, create_server
+    from .host.link import HostLink
+    from .observability.tracing import load_tracing
+    from .tools.dispatch import Dispatcher
+    from .tools.thread_safety import ThreadSafetyMonitor
+    from .tools.threads import ToolThreads
+    from .worker.adapter_hooks import call_hook
+    from .worker.info import collect_worker_info
+    from .worker.mode import WorkerMode
+    from .worker.service import WorkerService, create_server
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -140,7 +140,7 @@ async def serve(args: argparse.Namespace, config: WorkerConfig, control: Control
             # No other process may share this port.
             ("grpc.so_reuseport", 0),
         ],
-        # No maximum_concurrent_rpcs: a cap would refuse pings when the worker is busiest (worker_mode.py).
+        # No maximum_concurrent_rpcs: a cap would refuse pings when the worker is busiest (worker/mode.py).
     )
     # Loopback only: the worker trusts nothing but its parent on this host.
     port = server.add_insecure_port("127.0.0.1:0")

@@ -5,7 +5,7 @@ One `SessionContext` is created for every WorkerService call. It is published th
 `ContextVar`, so `BaseAdapter.session_context` returns the right object even when many calls run
 at once (threaded mode) and inside executor threads (sync tools run under `copy_context()`).
 
-Host calls come in two flavours (see host_access.py for why): blocking ones for sync tools
+Host calls come in two flavours (see host/access.py for why): blocking ones for sync tools
 (`call_host_tool`, `list_host_tools`, `state.get/set/delete`) and coroutines for async tools
 (`call_host_tool_async`, `list_host_tools_async`, `state.get_async/...`). Without a host bridge
 they raise `HostBridgeUnavailable`.
@@ -14,11 +14,11 @@ they raise `HostBridgeUnavailable`.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .host_access import HostAccess, SessionState, require_host
+from .host.access import Headers, HostAccess, require_host
 
-__all__ = ["SessionContext", "current_session_context"]
+__all__ = ["SessionContext", "SessionState", "current_session_context"]
 
 
 class SessionContext:
@@ -67,9 +67,13 @@ class SessionContext:
         """True when host tools and session state can be used from this call."""
         return self._host is not None
 
-    def host_access(self, api: str) -> HostAccess:
-        """Bridge-internal: the host access, or HostBridgeUnavailable naming the API used."""
-        return require_host(self._host, api)
+    def _host_call(self, api: str) -> Tuple[HostAccess, Headers]:
+        """The host access (or HostBridgeUnavailable naming `api`) and this call's headers for it.
+
+        Must run in the caller's thread: that is where the tool's tracing span is current.
+        """
+        host = require_host(self._host, api)
+        return host, host.headers(self.correlation_id, self.traceparent, self.tracestate)
 
     def call_host_tool(self, name: str, /, **arguments: Any) -> Any:
         """Runs a host (Node) tool and returns its result as plain Python values.
@@ -79,8 +83,7 @@ class SessionContext:
         come back as bytes. Raises UnknownHostToolError, HostToolError, HostBridgeUnavailable,
         InvalidParameterError (a value that cannot be sent, refused before sending).
         """
-        host = self.host_access("call_host_tool")
-        headers = host.headers(self)
+        host, headers = self._host_call("call_host_tool")
         return host.run_blocking(
             lambda: host.client.execute_tool(name, arguments, session_id=self.session_id, headers=headers),
             "call_host_tool",
@@ -89,10 +92,8 @@ class SessionContext:
 
     async def call_host_tool_async(self, name: str, /, **arguments: Any) -> Any:
         """The awaitable form of `call_host_tool`, for async tools."""
-        host = self.host_access("call_host_tool_async")
-        return await host.run_async(
-            host.client.execute_tool(name, arguments, session_id=self.session_id, headers=host.headers(self))
-        )
+        host, headers = self._host_call("call_host_tool_async")
+        return await host.run_async(host.client.execute_tool(name, arguments, session_id=self.session_id, headers=headers))
 
     def call_elixir_tool(self, name: str, /, **arguments: Any) -> Any:
         """Snakepit's name for `call_host_tool`, kept so existing adapters run unchanged."""
@@ -103,13 +104,12 @@ class SessionContext:
 
     def list_host_tools(self) -> List[Dict[str, Any]]:
         """The host tools exposed to Python: [{"name", "description", "parameters", "metadata"}]. Blocks."""
-        host = self.host_access("list_host_tools")
-        headers = host.headers(self)
+        host, headers = self._host_call("list_host_tools")
         return host.run_blocking(lambda: host.client.list_tools(self.session_id, headers), "list_host_tools", self.is_cancelled)
 
     async def list_host_tools_async(self) -> List[Dict[str, Any]]:
-        host = self.host_access("list_host_tools_async")
-        return await host.run_async(host.client.list_tools(self.session_id, host.headers(self)))
+        host, headers = self._host_call("list_host_tools_async")
+        return await host.run_async(host.client.list_tools(self.session_id, headers))
 
     @property
     def state(self) -> SessionState:
@@ -126,6 +126,62 @@ class SessionContext:
             f"metadata_keys={sorted(self.metadata)!r}, cancelled={self.is_cancelled()}, "
             f"host_available={self.host_available})"
         )
+
+
+class SessionState:
+    """`context.state`: the host's state store for the call's session. Values are JSON.
+
+    Sync methods block (sync tools); `*_async` methods are awaited (async tools). A call without
+    a session id, or a session unknown to the host, raises `SessionNotFoundError`; a full store
+    raises `SessionQuotaError`.
+    """
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: SessionContext) -> None:
+        self._context = context
+
+    def get(self, key: str, default: Any = None) -> Any:
+        context = self._context
+        host, headers = context._host_call("state.get")
+        found, value = host.run_blocking(
+            lambda: host.client.get_state(context.session_id, key, headers), "state.get", context.is_cancelled
+        )
+        return value if found else default
+
+    def set(self, key: str, value: Any) -> None:
+        context = self._context
+        host, headers = context._host_call("state.set")
+        host.run_blocking(
+            lambda: host.client.set_state(context.session_id, key, value, headers), "state.set", context.is_cancelled
+        )
+
+    def delete(self, key: str) -> bool:
+        """True when the key existed."""
+        context = self._context
+        host, headers = context._host_call("state.delete")
+        return host.run_blocking(
+            lambda: host.client.delete_state(context.session_id, key, headers), "state.delete", context.is_cancelled
+        )
+
+    async def get_async(self, key: str, default: Any = None) -> Any:
+        context = self._context
+        host, headers = context._host_call("state.get_async")
+        found, value = await host.run_async(host.client.get_state(context.session_id, key, headers))
+        return value if found else default
+
+    async def set_async(self, key: str, value: Any) -> None:
+        context = self._context
+        host, headers = context._host_call("state.set_async")
+        await host.run_async(host.client.set_state(context.session_id, key, value, headers))
+
+    async def delete_async(self, key: str) -> bool:
+        context = self._context
+        host, headers = context._host_call("state.delete_async")
+        return await host.run_async(host.client.delete_state(context.session_id, key, headers))
+
+    def __repr__(self) -> str:
+        return f"SessionState(session_id={self._context.session_id!r})"
 
 
 _current: ContextVar[Optional[SessionContext]] = ContextVar("snakepit_session_context", default=None)

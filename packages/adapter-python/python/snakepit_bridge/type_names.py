@@ -10,8 +10,9 @@ __all__ = ["qualified_type_name"]
 
 def qualified_type_name(cls: type) -> str:
     """"ValueError" for builtins, "package.module.ClassName" otherwise."""
-    module = getattr(cls, "__module__", None)
-    name = getattr(cls, "__qualname__", None) or getattr(cls, "__name__", "object")
-    if not module or module == "builtins":
+    # getattr: a class may lack (or have a non-str) __module__.
+    module: object = getattr(cls, "__module__", None)
+    name = cls.__qualname__
+    if not isinstance(module, str) or not module or module == "builtins":
         return name
     return f"{module}.{name}"

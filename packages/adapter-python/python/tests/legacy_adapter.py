@@ -1,4 +1,5 @@
-"""An adapter written the old Snakepit way: one `execute_tool` method, no decorated tools.
+"""An adapter written the old Snakepit way: one `execute_tool` method, no decorated tools (a unit
+test fixture).
 
 It proves the legacy path: names that are not `@tool` methods are handed to `execute_tool`,
 whose return value may be a value, a coroutine or a generator.
@@ -9,8 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, Iterator, List
 
-from ..base_adapter import BaseAdapter
-from ..session_context import SessionContext
+from snakepit_bridge import BaseAdapter, SessionContext
 
 _LEGACY_TOOLS: List[Dict[str, Any]] = [
     {"name": "legacy_echo", "description": "Returns its arguments.", "supports_streaming": False, "parameters": []},

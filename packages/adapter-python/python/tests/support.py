@@ -9,11 +9,13 @@ import os
 from typing import Any, AsyncIterable, AsyncIterator, Dict, List, Optional, Sequence, Tuple
 
 from snakepit.bridge.v1 import common_pb2, worker_pb2
-from snakepit_bridge.tool_threads import ToolThreads
-from snakepit_bridge.worker_mode import PROCESS_MODE_HOLD_LOOP_SECONDS
+from snakepit_bridge.tools.threads import ToolThreads
+from snakepit_bridge.worker.mode import PROCESS_MODE_HOLD_LOOP_SECONDS
 
 # The folder holding snakepit_bridge and snakepit/ (put on PYTHONPATH of spawned workers).
 PYTHON_ROOT_FOR_SUBPROCESS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Adapter modules that spawned workers import by name (put on their PYTHONPATH when needed).
+FIXTURES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 TOKEN = "test-token"
 AUTH = (("authorization", f"Bearer {TOKEN}"),)
@@ -114,12 +116,12 @@ async def serving(
     import grpc
 
     from snakepit.bridge.v1 import worker_pb2_grpc
-    from snakepit_bridge.dispatch import Dispatcher
-    from snakepit_bridge.host_access import HostAccess
-    from snakepit_bridge.host_client import HostClient
-    from snakepit_bridge.telemetry import NO_TRACING
-    from snakepit_bridge.worker_info import collect_worker_info
-    from snakepit_bridge.worker_service import WorkerService, create_server
+    from snakepit_bridge.tools.dispatch import Dispatcher
+    from snakepit_bridge.host.access import HostAccess
+    from snakepit_bridge.host.client import HostClient
+    from snakepit_bridge.observability.tracing import NO_TRACING
+    from snakepit_bridge.worker.info import collect_worker_info
+    from snakepit_bridge.worker.service import WorkerService, create_server
 
     tracing = tracing or NO_TRACING
     # Threaded mode (an admission limit) never holds the loop; process mode does.

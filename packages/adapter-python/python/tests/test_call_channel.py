@@ -14,7 +14,7 @@ import pytest
 from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
 from snakepit_bridge import SessionContext, tool
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
-from snakepit_bridge.logging_setup import correlation_id_var
+from snakepit_bridge.observability.logging_setup import correlation_id_var
 from support import AUTH, decode_value, error_details, make_call, run, serving, wait_until
 from worker_process import SHOWCASE, Worker
 

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
+from legacy_adapter import LegacyAdapter
 from sample_adapters import SampleAdapter
 from snakepit_bridge import BaseAdapter, SessionContext, tool
-from snakepit_bridge.adapters.legacy import LegacyAdapter
-from snakepit_bridge.dispatch import Dispatcher, decode_arguments
+from snakepit_bridge.tools.dispatch import Dispatcher, decode_arguments
 from snakepit_bridge.session_context import set_current_session_context
-from snakepit_bridge.streaming import collect_items
-from snakepit_bridge.tool_errors import ToolCallError
+from snakepit_bridge.streaming.chunk_stream import collect_items
+from snakepit_bridge.tools.errors import ToolCallError
 from support import make_call, new_executor, run
 
 
@@ -228,7 +228,7 @@ def test_precomputed_binding_agrees_with_signature_bind(function):
     import inspect
     import itertools
 
-    from snakepit_bridge.dispatch import _Binding
+    from snakepit_bridge.tools.dispatch import _Binding
 
     signature = inspect.signature(function)
     binding = _Binding.of(signature)

@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from snakepit_bridge.control_channel import StartupError
-from snakepit_bridge.heartbeat import HeartbeatSettings, run_heartbeat
-from snakepit_bridge.host_errors import InvalidParameterError, SessionQuotaError, UnknownHostToolError, bridge_error
-from snakepit_bridge.host_payload import encode_arguments, encode_json_value
-from snakepit_bridge.worker_config import WorkerConfig
+from snakepit_bridge.worker.control_channel import StartupError
+from snakepit_bridge.worker.heartbeat import HeartbeatSettings, run_heartbeat
+from snakepit_bridge.host.errors import InvalidParameterError, SessionQuotaError, UnknownHostToolError, bridge_error
+from snakepit_bridge.host.payload import encode_arguments, encode_json_value
+from snakepit_bridge.worker.config import WorkerConfig
 from support import run
 
 FAST = HeartbeatSettings(interval_ms=20, timeout_ms=50, max_missed=3)

@@ -104,7 +104,7 @@ def test_unknown_host_tool_lists_the_available_ones():
             assert probe["code"] == "unknown_tool" and probe["available"] == sorted(TOOLS)
             assert "no_such_tool" in probe["message"] and "reverse_bytes" in probe["message"]
             failed = await call_tool(stub, "call_host", name="no_such_tool")
-            assert failed.error.python_type == "snakepit_bridge.host_errors.UnknownHostToolError"
+            assert failed.error.python_type == "snakepit_bridge.host.errors.UnknownHostToolError"
             assert error_details(failed.error)["host_error_code"] == "unknown_tool"
 
     run(go())
@@ -115,7 +115,7 @@ def test_host_tool_failure_is_a_host_tool_error_with_the_hosts_message():
         async with fake_host(TOKEN) as (_, address), serving(HostProbe(), host_address=address) as (stub, _):
             for tool_name in ("call_host", "call_host_async"):
                 failed = await call_tool(stub, tool_name, name="explode")
-                assert failed.error.python_type == "snakepit_bridge.host_errors.HostToolError"
+                assert failed.error.python_type == "snakepit_bridge.host.errors.HostToolError"
                 assert failed.error.message == "kaboom from node"
 
     run(go())
@@ -169,14 +169,14 @@ def test_session_quota_and_missing_session_errors():
             for key in ("a", "b"):
                 value_of(await call_tool(stub, "state_set", key=key, value=1, session_id="s1"))
             full = await call_tool(stub, "state_set", key="c", value=1, session_id="s1")
-            assert full.error.python_type == "snakepit_bridge.host_errors.SessionQuotaError"
+            assert full.error.python_type == "snakepit_bridge.host.errors.SessionQuotaError"
             assert error_details(full.error)["host_error_code"] == "session_entry_quota_exceeded"
             # Overwriting an existing key is not a new entry.
             assert value_of(await call_tool(stub, "state_set", key="a", value=2, session_id="s1")) is True
             missing = await call_tool(stub, "state_get", key="a", session_id="nope")
-            assert missing.error.python_type == "snakepit_bridge.host_errors.SessionNotFoundError"
+            assert missing.error.python_type == "snakepit_bridge.host.errors.SessionNotFoundError"
             no_session = await call_tool(stub, "state_get", key="a")
-            assert no_session.error.python_type == "snakepit_bridge.host_errors.SessionNotFoundError"
+            assert no_session.error.python_type == "snakepit_bridge.host.errors.SessionNotFoundError"
             assert "no session" in no_session.error.message
 
     run(go())
@@ -209,7 +209,7 @@ def test_without_a_host_the_bridge_is_unavailable():
     async def go():
         async with serving(HostProbe()) as (stub, _):
             failed = await call_tool(stub, "call_host", name="add", args={"a": 1, "b": 2})
-            assert failed.error.python_type == "snakepit_bridge.host_errors.HostBridgeUnavailable"
+            assert failed.error.python_type == "snakepit_bridge.host.errors.HostBridgeUnavailable"
             assert error_details(failed.error)["host_error_code"] == "host_bridge_unavailable"
 
     run(go())
@@ -232,7 +232,7 @@ def test_unsendable_argument_is_refused_before_sending():
     async def go():
         async with fake_host(TOKEN) as (host, address), serving(HostProbe(), host_address=address) as (stub, _):
             failed = await call_tool(stub, "unsendable")
-            assert failed.error.python_type == "snakepit_bridge.host_errors.InvalidParameterError"
+            assert failed.error.python_type == "snakepit_bridge.host.errors.InvalidParameterError"
             assert "'bad'" in failed.error.message and "object is not JSON" in failed.error.message
             assert not host.methods("ExecuteHostTool")
 
@@ -243,7 +243,7 @@ def test_wrong_token_is_unauthenticated():
     async def go():
         async with fake_host("another-token") as (_, address), serving(HostProbe(), host_address=address) as (stub, _):
             failed = await call_tool(stub, "call_host", name="add", args={"a": 1, "b": 2})
-            assert failed.error.python_type == "snakepit_bridge.host_errors.SnakepitBridgeError"
+            assert failed.error.python_type == "snakepit_bridge.host.errors.SnakepitBridgeError"
             assert error_details(failed.error)["host_error_code"] == "unauthenticated"
 
     run(go())

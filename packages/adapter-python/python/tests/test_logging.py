@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from snakepit_bridge.logging_setup import configure_logging, correlation_id_var, level_name, parse_level
+from snakepit_bridge.observability.logging_setup import configure_logging, correlation_id_var, level_name, parse_level
 
 
 @pytest.fixture()

@@ -14,7 +14,7 @@ import grpc
 import pytest
 
 from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
-from support import TOKEN, chunks_of, decode_value, make_call, run
+from support import FIXTURES_DIR, TOKEN, chunks_of, decode_value, make_call, run
 from worker_process import SHOWCASE, Worker, gone, wait_gone
 
 def test_worker_process_end_to_end():
@@ -132,16 +132,16 @@ def no_grpc_dir():
 @pytest.mark.parametrize(
     "adapter, extra_args, config, error_type, message_part",
     [
-        ("snakepit_bridge.adapters.broken_import.Adapter", None, None, "ImportError", "broken on purpose: missing_dependency"),
+        ("broken_import.Adapter", None, None, "ImportError", "broken on purpose: missing_dependency"),
         ("snakepit_bridge.adapters.showcase.NoSuchClass", None, None, "AttributeError", "NoSuchClass"),
         ("no_such_package.module.Adapter", None, None, "ModuleNotFoundError", "no_such_package"),
-        (SHOWCASE, ["--mode", "threaded"], None, "snakepit_bridge.thread_safety.NotThreadSafeError", "__thread_safe__ = True"),
-        (SHOWCASE, None, {"token": ""}, "snakepit_bridge.control_channel.StartupError", "no token"),
-        (SHOWCASE, ["--mode", "process", "--bogus"], None, "snakepit_bridge.control_channel.StartupError", "invalid arguments"),
+        (SHOWCASE, ["--mode", "threaded"], None, "snakepit_bridge.tools.thread_safety.NotThreadSafeError", "__thread_safe__ = True"),
+        (SHOWCASE, None, {"token": ""}, "snakepit_bridge.worker.control_channel.StartupError", "no token"),
+        (SHOWCASE, ["--mode", "process", "--bogus"], None, "snakepit_bridge.worker.control_channel.StartupError", "invalid arguments"),
     ],
 )
 def test_startup_failures_are_reported_on_the_control_fd(adapter, extra_args, config, error_type, message_part):
-    worker = Worker(adapter, extra_args=extra_args, config=config)
+    worker = Worker(adapter, extra_args=extra_args, config=config, extra_path=FIXTURES_DIR)
     try:
         assert worker.proc.wait(10) == 3
         control = worker.control

@@ -12,7 +12,7 @@ import pytest
 
 from sample_adapters import SampleAdapter
 from snakepit_bridge import tool
-from snakepit_bridge.chunk_queue import MAX_MESSAGE_CHUNKS
+from snakepit_bridge.streaming.chunk_queue import MAX_MESSAGE_CHUNKS
 from support import decode_value, make_call, run, serving, stable, stream, wait_until
 
 # When each item was yielded (server side; the server runs in the test's process and clock).

@@ -9,11 +9,11 @@ import time
 import pytest
 
 from snakepit_bridge import SessionContext
-from snakepit_bridge import streaming
-from snakepit_bridge.chunk_queue import MAX_MESSAGE_BYTES, MAX_MESSAGE_CHUNKS, ChunkQueue
-from snakepit_bridge.logging_setup import correlation_id_var
+from snakepit_bridge.streaming import chunk_stream
+from snakepit_bridge.streaming.chunk_queue import MAX_MESSAGE_BYTES, MAX_MESSAGE_CHUNKS, ChunkQueue
+from snakepit_bridge.observability.logging_setup import correlation_id_var
 from snakepit_bridge.session_context import current_session_context, set_current_session_context
-from snakepit_bridge.streaming import ChunkStream
+from snakepit_bridge.streaming.chunk_stream import ChunkStream
 from support import decode_value, new_executor, run, stable, wait_until
 
 
@@ -205,13 +205,13 @@ def test_messages_stay_within_the_byte_bound_unless_one_chunk_is_larger():
 
 def test_a_fast_sync_producer_makes_many_items_per_thread_hop(monkeypatch):
     hops = []
-    real = streaming.run_in_thread
+    real = chunk_stream.run_in_thread
 
     async def counting(executor, function, *args, **kwargs):
         hops.append(threading.get_ident())
         return await real(executor, function, *args, **kwargs)
 
-    monkeypatch.setattr(streaming, "run_in_thread", counting)
+    monkeypatch.setattr(chunk_stream, "run_in_thread", counting)
     threads = set()
 
     def producer():

@@ -15,8 +15,8 @@ import fake_otel
 from fake_host import fake_host
 from snakepit.bridge.v1 import worker_pb2_grpc
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
-from snakepit_bridge.logging_setup import configure_logging
-from snakepit_bridge.telemetry import NO_TRACING, OpenTelemetryTracing, load_tracing, trace_id_of
+from snakepit_bridge.observability.logging_setup import configure_logging
+from snakepit_bridge.observability.tracing import NO_TRACING, OpenTelemetryTracing, load_tracing, trace_id_of
 from support import AUTH, TOKEN, chunks_of, decode_value, execute, make_call, run, serving, stream
 from worker_process import SHOWCASE, Worker
 

@@ -17,9 +17,9 @@ import pytest
 from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
 from snakepit_bridge import BaseAdapter, ThreadSafeAdapter, thread_safe_method, tool
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
-from snakepit_bridge.dispatch import Dispatcher
+from snakepit_bridge.tools.dispatch import Dispatcher
 from snakepit_bridge.session_context import SessionContext
-from snakepit_bridge.thread_safety import ThreadSafetyMonitor
+from snakepit_bridge.tools.thread_safety import ThreadSafetyMonitor
 from support import AUTH, chunks_of, decode_value, execute, make_call, new_executor, run, serving, stream
 from worker_process import Worker
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import pytest
 
-from snakepit_bridge.tool_errors import error_kind, exception_to_tool_error, invalid_parameter, unknown_tool
+import snakepit_bridge
+from snakepit_bridge.tools.errors import error_kind, exception_to_tool_error, invalid_parameter, unknown_tool
+
+BRIDGE_DIR = os.path.dirname(os.path.abspath(snakepit_bridge.__file__))
 
 
 class CustomError(Exception):
@@ -30,6 +34,33 @@ def test_python_error_fields():
     assert "test_tool_errors.py" in error.traceback
     assert error.traceback.rstrip().endswith("ValueError: bad value")
     assert json.loads(error.details_json) == {"kind": "invalid_input"}
+
+
+def caught_in(filename, call):
+    """The exception `call()` raises, caught by a frame whose code claims to live in `filename`
+    (so the traceback starts in that file, as it does for a tool called by the bridge)."""
+    namespace = {}
+    relay = "def relay(call):\n    try:\n        call()\n    except BaseException as exc:\n        return exc\n"
+    exec(compile(relay, filename, "exec"), namespace)
+    return namespace["relay"](call)
+
+
+def user_tool():
+    raise ValueError("from the tool")
+
+
+@pytest.mark.parametrize("plumbing", [os.path.join("worker", "service.py"), os.path.join("tools", "dispatch.py"), "server.py"])
+def test_the_traceback_starts_at_the_tool_below_bridge_frames(plumbing):
+    traceback = exception_to_tool_error(caught_in(os.path.join(BRIDGE_DIR, plumbing), user_tool)).traceback
+    assert os.path.basename(plumbing) not in traceback
+    assert traceback.splitlines()[1].strip().startswith(f'File "{os.path.abspath(__file__)}"')
+    assert "in user_tool" in traceback
+
+
+def test_frames_of_the_shipped_adapters_count_as_tool_code():
+    showcase = os.path.join(BRIDGE_DIR, "adapters", "showcase.py")
+    traceback = exception_to_tool_error(caught_in(showcase, user_tool)).traceback
+    assert traceback.splitlines()[1].strip().startswith(f'File "{showcase}"')
 
 
 def test_non_builtin_types_are_qualified():

@@ -10,7 +10,7 @@ from concurrent.futures import CancelledError, ThreadPoolExecutor
 
 import pytest
 
-from snakepit_bridge.tool_threads import ToolThreads, run_in_thread
+from snakepit_bridge.tools.threads import ToolThreads, run_in_thread
 from support import run, wait_until
 
 _var: contextvars.ContextVar[str] = contextvars.ContextVar("test_tool_threads_var", default="unset")
@@ -244,7 +244,7 @@ def test_holding_raises_the_calls_exception():
 
 
 def test_loop_needed_ends_the_hold_at_once():
-    from snakepit_bridge.tool_threads import loop_needed
+    from snakepit_bridge.tools.threads import loop_needed
 
     threads = ToolThreads(1, hold_loop=5.0)
 

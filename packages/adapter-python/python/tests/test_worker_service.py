@@ -250,7 +250,7 @@ class _Details:
 
 
 def test_token_interceptor_looks_each_method_up_once():
-    from snakepit_bridge.auth_interceptor import _REFUSAL, TokenInterceptor
+    from snakepit_bridge.worker.auth_interceptor import _REFUSAL, TokenInterceptor
 
     looked_up = []
     handlers = {"/svc/A": object(), "/svc/B": object()}

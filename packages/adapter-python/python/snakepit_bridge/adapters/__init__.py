@@ -1,2 +1,2 @@
-"""Adapters shipped with the bridge: the showcase used by the integration tests, and small
-fixtures for startup failures and the legacy `execute_tool` path."""
+"""Adapters shipped with the bridge: the showcase (process mode) and its threaded variant, which
+the examples and the Node integration tests drive. Test-only fixtures live with the tests."""

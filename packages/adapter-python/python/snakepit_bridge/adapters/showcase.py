@@ -137,7 +137,7 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
             }
 
     @tool(description="Yields each value as-is (sync generator).", supports_streaming=True)
-    def stream_values(self, values: list) -> Iterator[Any]:
+    def stream_values(self, values: List[Any]) -> Iterator[Any]:
         for value in values:
             yield value
 

@@ -2,7 +2,7 @@
 
 A mixin, so both showcase adapters (process and threaded) offer the same tool names. The Node
 integration tests drive these; each tool forwards to the `SessionContext` API unchanged, so host
-errors reach Node as python_error with python_type snakepit_bridge.host_errors.<Class>.
+errors reach Node as python_error with python_type snakepit_bridge.host.errors.<Class>.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..session_context import SessionContext
-from ..tool_registry import tool
+from ..tools.registry import tool
 
 
 class HostBridgeTools:

@@ -16,19 +16,22 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, List, Optional, Tuple, TypeVar
 
-from .host_errors import HostBridgeUnavailable
-from .tool_threads import loop_needed
+from ..tools.threads import loop_needed
+from ..worker.call_headers import CORRELATION_HEADER
+from .errors import HostBridgeUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; importing grpc here would make the package heavy
-    from .host_client import HostClient
-    from .session_context import SessionContext
-    from .telemetry import Tracing
+    from ..observability.tracing import Tracing
+    from .client import HostClient
 
-__all__ = ["HostAccess", "SessionState", "CORRELATION_HEADER"]
+__all__ = ["HostAccess", "Headers", "require_host"]
 
-CORRELATION_HEADER = "x-snakepit-correlation-id"
+# gRPC metadata of one host call, as (key, value) pairs.
+Headers = List[Tuple[str, str]]
+
+T = TypeVar("T")
 
 # How often a blocked sync caller looks at its call's cancellation flag.
 _CANCEL_POLL_SECONDS = 0.05
@@ -37,28 +40,28 @@ _CANCEL_POLL_SECONDS = 0.05
 class HostAccess:
     """The worker's host client, bound to the loop that owns its channel."""
 
-    def __init__(self, client: "HostClient", loop: asyncio.AbstractEventLoop, tracing: "Tracing") -> None:
+    def __init__(self, client: HostClient, loop: asyncio.AbstractEventLoop, tracing: Tracing) -> None:
         self.client = client
         self._loop = loop
         # Created by serve() on the loop thread.
         self._loop_thread = threading.get_ident()
         self._tracing = tracing
 
-    def headers(self, context: "SessionContext") -> List[Tuple[str, str]]:
-        """Correlation and trace headers for a host call made by `context`'s tool.
+    def headers(self, correlation_id: Optional[str], traceparent: Optional[str], tracestate: Optional[str]) -> Headers:
+        """The headers of a host call made by a tool: its call's correlation id and trace context.
 
         Must run in the caller's thread: that is where the tool's tracing span is current.
         """
-        headers = [(CORRELATION_HEADER, context.correlation_id or "")]
-        headers.extend(self._tracing.outgoing_headers(context.traceparent, context.tracestate))
+        headers = [(CORRELATION_HEADER, correlation_id or "")]
+        headers.extend(self._tracing.outgoing_headers(traceparent, tracestate))
         return headers
 
     def run_blocking(
         self,
-        make_call: Callable[[], Awaitable[Any]],
+        make_call: Callable[[], Coroutine[Any, Any, T]],
         api: str,
         is_cancelled: Callable[[], bool],
-    ) -> Any:
+    ) -> T:
         """Runs `make_call()` on the worker's loop and waits for its result in this thread."""
         if threading.get_ident() == self._loop_thread:
             raise RuntimeError(
@@ -69,9 +72,9 @@ class HostAccess:
         # The request runs on the loop: a loop thread holding for this tool thread must let go.
         loop_needed()
         try:
-            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         except RuntimeError:  # the loop is closed: the worker is exiting
-            coroutine.close()  # type: ignore[attr-defined]
+            coroutine.close()
             raise HostBridgeUnavailable("the worker is shutting down; the host bridge is closed") from None
         while True:
             done, _ = concurrent.futures.wait((future,), timeout=_CANCEL_POLL_SECONDS)
@@ -81,72 +84,13 @@ class HostAccess:
                 future.cancel()
                 return future.result()  # raises CancelledError, unless the call just finished
 
-    async def run_async(self, coroutine: Awaitable[Any]) -> Any:
+    async def run_async(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Awaits a host call from any event loop (the worker's, or one a tool runs itself)."""
         if asyncio.get_running_loop() is self._loop:
             return await coroutine
         loop_needed()  # a loop a sync tool runs itself: as in run_blocking
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         return await asyncio.wrap_future(future)
-
-
-class SessionState:
-    """`context.state`: the host's state store for the call's session. Values are JSON.
-
-    Sync methods block (sync tools); `*_async` methods are awaited (async tools). A call without
-    a session id, or a session unknown to the host, raises `SessionNotFoundError`; a full store
-    raises `SessionQuotaError`.
-    """
-
-    __slots__ = ("_context",)
-
-    def __init__(self, context: "SessionContext") -> None:
-        self._context = context
-
-    def get(self, key: str, default: Any = None) -> Any:
-        host = self._context.host_access("state.get")
-        headers = host.headers(self._context)
-        found, value = host.run_blocking(
-            lambda: host.client.get_state(self._context.session_id, key, headers), "state.get", self._context.is_cancelled
-        )
-        return value if found else default
-
-    def set(self, key: str, value: Any) -> None:
-        host = self._context.host_access("state.set")
-        headers = host.headers(self._context)
-        host.run_blocking(
-            lambda: host.client.set_state(self._context.session_id, key, value, headers),
-            "state.set",
-            self._context.is_cancelled,
-        )
-
-    def delete(self, key: str) -> bool:
-        """True when the key existed."""
-        host = self._context.host_access("state.delete")
-        headers = host.headers(self._context)
-        return bool(
-            host.run_blocking(
-                lambda: host.client.delete_state(self._context.session_id, key, headers),
-                "state.delete",
-                self._context.is_cancelled,
-            )
-        )
-
-    async def get_async(self, key: str, default: Any = None) -> Any:
-        host = self._context.host_access("state.get_async")
-        found, value = await host.run_async(host.client.get_state(self._context.session_id, key, host.headers(self._context)))
-        return value if found else default
-
-    async def set_async(self, key: str, value: Any) -> None:
-        host = self._context.host_access("state.set_async")
-        await host.run_async(host.client.set_state(self._context.session_id, key, value, host.headers(self._context)))
-
-    async def delete_async(self, key: str) -> bool:
-        host = self._context.host_access("state.delete_async")
-        return bool(await host.run_async(host.client.delete_state(self._context.session_id, key, host.headers(self._context))))
-
-    def __repr__(self) -> str:
-        return f"SessionState(session_id={self._context.session_id!r})"
 
 
 def require_host(host: Optional[HostAccess], api: str) -> HostAccess:

@@ -2,12 +2,12 @@
 
 One grpc.aio channel per worker, opened at startup when the config has a `host_address` and
 closed at shutdown; every method is a coroutine that must run on the worker's event loop (the
-channel is bound to it). `HostAccess` (host_access.py) makes these callable from sync tools.
+channel is bound to it). `HostAccess` (access.py) makes these callable from sync tools.
 
 Every call presents `authorization: Bearer <token>` and forwards the current call's correlation
 id and trace context. Domain failures arrive as gRPC errors whose trailing metadata
 `snakepit-error-code` names the snakepit code (details as JSON in `snakepit-error-details-bin`);
-they become the exceptions of `host_errors`. ExecuteHostTool reports tool failures in-band.
+they become the exceptions of errors.py. ExecuteHostTool reports tool failures in-band.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import grpc
 
 from snakepit.bridge.v1 import common_pb2, host_pb2, host_pb2_grpc
 
-from .host_errors import HostBridgeUnavailable, SessionNotFoundError, SnakepitBridgeError, bridge_error
-from .host_payload import decode_json, decode_tool_value, encode_arguments, encode_json_value, specs_to_dicts
+from .errors import HostBridgeUnavailable, SessionNotFoundError, SnakepitBridgeError, bridge_error
+from .payload import decode_json, decode_tool_value, encode_arguments, encode_json_value, specs_to_dicts
 
 __all__ = ["HostClient", "ERROR_CODE_TRAILER", "ERROR_DETAILS_TRAILER"]
 

@@ -14,12 +14,12 @@ from typing import Callable, List, Optional
 
 from snakepit.bridge.v1 import common_pb2
 
-from .heartbeat import HeartbeatSettings, describe_failure, run_heartbeat
-from .host_access import HostAccess
-from .host_client import HostClient
-from .telemetry import Tracing
-from .watchdog import kill_own_process_group
-from .worker_config import WorkerConfig
+from ..observability.tracing import Tracing
+from ..worker.config import WorkerConfig
+from ..worker.heartbeat import HeartbeatSettings, describe_failure, run_heartbeat
+from ..worker.watchdog import kill_own_process_group
+from .access import HostAccess
+from .client import HostClient
 
 __all__ = ["HostLink", "REGISTER_TIMEOUT_SECONDS"]
 

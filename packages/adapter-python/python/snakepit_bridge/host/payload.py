@@ -3,8 +3,8 @@
 Outgoing values are strict: plain JSON (dict with str keys, list, tuple, str, int, finite float,
 bool, None), or bytes-likes at the top level of a host tool argument, sent raw. Anything else is
 refused before anything is sent, naming the key — unlike tool *results*, which are converted
-leniently (see `encoding`), because a silently mangled argument is a bug at a distance on the
-Node side. Ints stay ints both ways.
+leniently (see `snakepit_bridge.encoding`), because a silently mangled argument is a bug at a
+distance on the Node side. Ints stay ints both ways.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 from snakepit.bridge.v1 import common_pb2
 
-from .host_errors import InvalidParameterError
-from .type_names import qualified_type_name
+from ..type_names import qualified_type_name
+from .errors import InvalidParameterError
 
 __all__ = ["encode_json_value", "encode_arguments", "decode_tool_value", "decode_json", "spec_to_dict"]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from types import ModuleType
 from typing import Any, ContextManager, Dict, Iterator, List, Optional, Tuple
 
 
@@ -90,7 +91,7 @@ NO_TRACING = Tracing()
 class _OpenTelemetrySpan(ToolSpan):
     __slots__ = ("_span", "_trace")
 
-    def __init__(self, span: Any, trace: Any) -> None:
+    def __init__(self, span: Any, trace: ModuleType) -> None:
         self._span = span
         self._trace = trace
 
@@ -106,7 +107,7 @@ class OpenTelemetryTracing(Tracing):
 
     enabled = True
 
-    def __init__(self, trace: Any, propagate: Any) -> None:
+    def __init__(self, trace: ModuleType, propagate: ModuleType) -> None:
         self._trace = trace
         self._propagate = propagate
         self._tracer = trace.get_tracer("snakepit_bridge")

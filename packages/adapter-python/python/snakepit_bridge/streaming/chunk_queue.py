@@ -14,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from typing import Any, Deque, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Deque, Optional, Tuple
 
 from snakepit.bridge.v1 import common_pb2, worker_pb2
 
-from .encoding import encode_json
+from ..encoding import encode_json
+
+if TYPE_CHECKING:  # pragma: no cover - typing.TypeAlias is Python 3.10+
+    from typing_extensions import TypeAlias
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
@@ -41,7 +44,8 @@ DEFAULT_QUEUE_BYTES = 1 << 20
 MAX_MESSAGE_CHUNKS = 256
 MAX_MESSAGE_BYTES = 256 << 10
 
-Message = worker_pb2.ExecuteStreamingToolResponse
+# One message of a stream: the chunks that leave together.
+Message: TypeAlias = worker_pb2.ExecuteStreamingToolResponse
 
 _UNBOUNDED = float("inf")
 

@@ -36,27 +36,13 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor
 from typing import Any, AsyncIterator as AsyncIteratorT, List, Optional, Set
 
-from .chunk_queue import (
-    DEFAULT_QUEUE_BYTES,
-    DEFAULT_QUEUE_SIZE,
-    ChunkQueue,
-    Message,
-    final_message,
-    is_final_item,
-)
-from .encoding import encode_into
-from .session_context import SessionContext
-from .tool_errors import exception_to_tool_error
-from .tool_threads import run_in_thread
+from ..encoding import encode_into
+from ..session_context import SessionContext
+from ..tools.errors import exception_to_tool_error
+from ..tools.threads import run_in_thread
+from .chunk_queue import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_SIZE, ChunkQueue, Message, final_message, is_final_item
 
-__all__ = [
-    "DEFAULT_QUEUE_SIZE",
-    "DEFAULT_QUEUE_BYTES",
-    "ChunkStream",
-    "collect_items",
-    "is_final_item",
-    "final_message",
-]
+__all__ = ["ChunkStream", "collect_items"]
 
 _log = logging.getLogger("snakepit_bridge.streaming")
 
@@ -145,7 +131,7 @@ class _SyncProducer:
                 _log.warning("closing a stream generator raised", exc_info=True)
 
 
-async def _aclose(iterator: Any) -> None:
+async def _aclose(iterator: object) -> None:
     aclose = getattr(iterator, "aclose", None)
     if callable(aclose):
         try:
@@ -154,7 +140,7 @@ async def _aclose(iterator: Any) -> None:
             _log.warning("closing a stream async generator raised", exc_info=True)
 
 
-async def _produce_async(iterator: Any, queue: ChunkQueue) -> None:
+async def _produce_async(iterator: AsyncIteratorT[Any], queue: ChunkQueue) -> None:
     # On the loop: a generator that does not await fills the queue before the handler runs again,
     # so it batches by itself.
     try:
@@ -181,8 +167,9 @@ async def _produce_sync(producer: _SyncProducer, queue: ChunkQueue, executor: Ex
         # The caller is gone. A run still going in its thread closes the generator after its
         # current item; otherwise the close runs in a thread of its own. This task waits for neither.
         producer.stop()
+        context = contextvars.copy_context()
         try:
-            executor.submit(contextvars.copy_context().run, producer.close)
+            executor.submit(lambda: context.run(producer.close))
         except RuntimeError:  # executor already shut down: the process is exiting anyway
             pass
         raise

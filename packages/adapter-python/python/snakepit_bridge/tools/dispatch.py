@@ -4,7 +4,7 @@ Everything that can be refused is refused in `prepare()`, before any user code r
 `ToolCallError` (invalid_parameter / unknown_tool). `invoke()` then runs the tool: coroutine
 functions are awaited on the event loop (so cancelling the RPC really stops them), sync functions
 run in the executor so a long call never starves pings, and generator functions are only created
-(their bodies run later, item by item, in `streaming`).
+(their bodies run later, item by item, in `snakepit_bridge.streaming`).
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import functools
 import inspect
 import json
 from concurrent.futures import Executor
-from typing import AbstractSet, Any, Callable, Dict, FrozenSet, List, Mapping, Optional
+from typing import AbstractSet, Any, Callable, Dict, FrozenSet, List, Mapping, NoReturn, Optional, Tuple
 
 from snakepit.bridge.v1 import common_pb2
 
-from .session_context import SessionContext
+from ..session_context import SessionContext
+from .errors import ToolCallError, invalid_parameter, unknown_tool
+from .registry import CONTEXT_PARAMETER, ToolEntry, discover_tools
 from .thread_safety import ThreadSafetyMonitor, declares_thread_safe
-from .tool_errors import ToolCallError, invalid_parameter, unknown_tool
-from .tool_registry import CONTEXT_PARAMETER, ToolEntry, discover_tools
-from .tool_threads import run_in_thread
+from .threads import run_in_thread
 
 __all__ = ["Dispatcher", "PreparedCall", "PLAIN_RESULTS", "decode_arguments", "spec_to_proto"]
 
@@ -50,7 +50,7 @@ def _style_of(function: Callable[..., Any]) -> str:
     return SYNC
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
@@ -59,7 +59,8 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 # The decoder's scanner (C): a document with no surrounding whitespace (what Node sends) parses in
 # one call. Anything else (whitespace, errors) goes through decode() for its exact messages.
-_SCAN = _DECODER.scan_once
+# (Set by JSONDecoder.__init__; typeshed does not declare it.)
+_SCAN: Callable[[str, int], Tuple[Any, int]] = getattr(_DECODER, "scan_once")
 _BOM = "\ufeff"
 
 
@@ -179,7 +180,7 @@ class Dispatcher:
     sync tools not marked thread-safe are watched for concurrent entry.
     """
 
-    def __init__(self, adapter: Any, executor: Executor, *, monitor: Optional[ThreadSafetyMonitor] = None) -> None:
+    def __init__(self, adapter: object, executor: Executor, *, monitor: Optional[ThreadSafetyMonitor] = None) -> None:
         self._adapter = adapter
         self._executor = executor
         self._monitor = monitor
@@ -190,8 +191,10 @@ class Dispatcher:
         self._bindings = {name: _Binding.of(entry.signature) for name, entry in self._tools.items()}
         legacy = getattr(adapter, "execute_tool", None)
         # Snakepit's legacy dispatcher: receives every name that is not a decorated tool.
-        self._legacy: Any = legacy if callable(legacy) and "execute_tool" not in self._tools else None
-        self._legacy_style = _style_of(legacy) if self._legacy is not None else SYNC
+        self._legacy: Optional[Callable[..., Any]] = (
+            legacy if callable(legacy) and "execute_tool" not in self._tools else None
+        )
+        self._legacy_style = _style_of(self._legacy) if self._legacy is not None else SYNC
 
     @property
     def tool_names(self) -> List[str]:
@@ -211,12 +214,13 @@ class Dispatcher:
         """Validates the call completely; raises ToolCallError when it must be refused."""
         name = call.tool_name
         entry = self._tools.get(name)
-        if entry is None and self._legacy is None:
-            raise unknown_tool(name, self._tools)
-        arguments = decode_arguments(call)
         if entry is None:
-            thunk = functools.partial(self._legacy, name, arguments, session)
-            return self._watched(name, self._legacy_style, thunk, declares_thread_safe(self._legacy))
+            legacy = self._legacy
+            if legacy is None:
+                raise unknown_tool(name, self._tools)
+            thunk = functools.partial(legacy, name, decode_arguments(call), session)
+            return self._watched(name, self._legacy_style, thunk, declares_thread_safe(legacy))
+        arguments = decode_arguments(call)
         if entry.takes_context:
             if CONTEXT_PARAMETER in arguments:
                 raise invalid_parameter(CONTEXT_PARAMETER, "reserved for the session context of the call")

@@ -17,15 +17,16 @@ from typing import Any, Dict, Iterable, Optional
 
 from snakepit.bridge.v1 import common_pb2
 
-from .host_errors import SnakepitBridgeError
-from .type_names import qualified_type_name
+from ..host.errors import SnakepitBridgeError
+from ..type_names import qualified_type_name
 
 __all__ = ["ToolCallError", "invalid_parameter", "unknown_tool", "timed_out", "error_kind", "exception_to_tool_error"]
 
 _TIMEOUT_TYPES = (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError)
 
 
-_BRIDGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# Frames in the bridge are plumbing, except in its shipped adapters (tool code like the user's).
+_BRIDGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _ADAPTERS_DIR = os.path.join(_BRIDGE_DIR, "adapters") + os.sep
 _PLUMBING_DIRS = (
     os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep,

@@ -38,7 +38,7 @@ class ToolMeta:
 
 
 @overload
-def tool(func: F) -> F: ...
+def tool(func: F, /) -> F: ...
 
 
 @overload
@@ -53,13 +53,13 @@ def tool(
 
 
 def tool(
-    description: Union[str, Callable[..., Any]] = "",
+    description: Union[str, F] = "",
     supports_streaming: bool = False,
     parameters: Optional[Any] = None,
     name: Optional[str] = None,
     required_variables: Optional[List[str]] = None,
     thread_safe: bool = False,
-) -> Any:
+) -> Union[F, Callable[[F], F]]:
     """Marks an adapter method as a tool. Works bare (`@tool`) and called (`@tool(...)`).
 
     The description defaults to the method's docstring; the name to the method's name.
@@ -67,12 +67,13 @@ def tool(
     """
     if callable(description):
         return tool()(description)
+    summary = description if isinstance(description, str) else ""
 
     def decorate(func: F) -> F:
         doc = inspect.getdoc(func) or ""
         meta = ToolMeta(
             name=name,
-            description=description or doc,
+            description=summary or doc,
             supports_streaming=supports_streaming,
             parameters=parameters,
             required_variables=list(required_variables or []),
@@ -110,7 +111,7 @@ class ToolEntry:
         }
 
 
-def _annotation_text(annotation: Any) -> Optional[str]:
+def _annotation_text(annotation: object) -> Optional[str]:
     if annotation is inspect.Parameter.empty:
         return None
     if isinstance(annotation, str):  # `from __future__ import annotations`
@@ -120,7 +121,7 @@ def _annotation_text(annotation: Any) -> Optional[str]:
     return str(annotation).replace("typing.", "")
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     """A default value as JSON, or a private sentinel when it has no faithful JSON form."""
     try:
         json.dumps(value, allow_nan=False)
@@ -158,14 +159,14 @@ def describe_parameters(signature: inspect.Signature) -> List[Dict[str, Any]]:
     return described
 
 
-def _tool_meta(attribute: Any) -> Optional[ToolMeta]:
+def _tool_meta(attribute: object) -> Optional[ToolMeta]:
     # staticmethod/classmethod objects keep the decorated function in __func__.
     target = getattr(attribute, "__func__", attribute)
     meta = getattr(target, _META_ATTRIBUTE, None)
     return meta if isinstance(meta, ToolMeta) else None
 
 
-def discover_tools(adapter: Any) -> Dict[str, ToolEntry]:
+def discover_tools(adapter: object) -> Dict[str, ToolEntry]:
     """All `@tool` methods of the adapter, by tool name. Duplicate names are a startup error."""
     entries: Dict[str, ToolEntry] = {}
     cls = type(adapter)

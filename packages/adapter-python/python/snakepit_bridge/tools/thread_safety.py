@@ -43,7 +43,7 @@ class NotThreadSafeError(Exception):
     """Threaded mode was asked to serve an adapter that does not declare itself thread-safe."""
 
 
-def declares_thread_safe(target: Any) -> bool:
+def declares_thread_safe(target: object) -> bool:
     """True when a class, method or function carries `__thread_safe__ = True`."""
     return getattr(target, "__thread_safe__", False) is True
 

@@ -8,7 +8,7 @@ What `run_in_thread` does instead of `loop.run_in_executor` on a `ThreadPoolExec
   asyncio future through two done callbacks), and no executor bookkeeping after the call (its idle
   semaphore) holding the GIL just when the loop thread wakes up for the result: a call goes to a
   thread through one SimpleQueue, and answering it is the last thing the thread does.
-- With `hold_loop` (process mode, see worker_mode.py) the loop thread first waits up to that long
+- With `hold_loop` (process mode, see worker/mode.py) the loop thread first waits up to that long
   for the call, blocked on a lock (GIL released). A quick tool's answer then comes straight back
   (one futex wake) instead of through the loop's self-pipe, a wake-up of `epoll` and two more loop
   iterations: about half of the round trip's CPU. A call still running after `hold_loop` continues
@@ -22,7 +22,7 @@ What `run_in_thread` does instead of `loop.run_in_executor` on a `ThreadPoolExec
 `ToolThreads` is also a `concurrent.futures.Executor` (`submit`, `shutdown(wait, cancel_futures=)`).
 Threads start on demand up to `max_workers` and never exit before `shutdown()`. They are daemon
 threads: a tool stuck in one must not keep the process alive (the server decides how long to wait
-for them, see server.py).
+for them, see snakepit_bridge/server.py).
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ import functools
 import queue
 import threading
 from concurrent.futures import Executor, Future
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 __all__ = ["ToolThreads", "run_in_thread", "loop_needed"]
 
 Outcome = Tuple[bool, Any]
 
 # States of a call whose loop thread may be holding (waiting) for it.
-_HOLDING = 0  # the loop thread waits (or is about to) on `waiter`
+_HOLDING = 0  # the loop thread waits (or is about to) on the call's waiter lock
 _RELEASE = 1  # loop_needed(): the loop thread must stop waiting; no outcome yet
 _DETACHED = 2  # the loop thread went back to the loop; the outcome goes to `future`
 _DONE = 3  # the outcome is in `outcome`, for the loop thread to take
@@ -66,7 +66,7 @@ def loop_needed() -> None:
 class _LoopCall:
     """A call from the event loop. Without holding, its outcome goes to `future` from the start."""
 
-    __slots__ = ("loop", "context", "function", "args", "future", "outcome", "state", "lock", "waiter")
+    __slots__ = ("loop", "context", "function", "args", "future", "outcome", "state", "locks")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, context: contextvars.Context,
                  function: Callable[..., Any], args: Tuple[Any, ...], hold: bool) -> None:
@@ -75,16 +75,19 @@ class _LoopCall:
         self.function = function
         self.args = args
         self.outcome: Optional[Outcome] = None
+        # (lock, waiter) of a call the loop thread may hold for: the lock guards `state`, the loop
+        # thread waits on the waiter (acquired here, released by the tool thread). None otherwise.
+        self.locks: Optional[Tuple[threading.Lock, threading.Lock]]
         if hold:
             self.future: Optional["asyncio.Future[Outcome]"] = None
             self.state = _HOLDING
-            self.lock: Optional[threading.Lock] = threading.Lock()
-            self.waiter: Optional[threading.Lock] = threading.Lock()
-            self.waiter.acquire()
+            waiter = threading.Lock()
+            waiter.acquire()
+            self.locks = (threading.Lock(), waiter)
         else:
             self.future = loop.create_future()
             self.state = _DETACHED
-            self.lock = self.waiter = None
+            self.locks = None
 
     # -- in the tool thread ------------------------------------------------------------------
 
@@ -107,28 +110,32 @@ class _LoopCall:
         self.finish(outcome)
 
     def finish(self, outcome: Outcome) -> None:
-        lock = self.lock
-        if lock is not None:
+        locks = self.locks
+        if locks is not None:
+            lock, waiter = locks
             with lock:
                 state = self.state
                 if state != _DETACHED:
                     self.outcome = outcome
                     self.state = _DONE
                     if state == _HOLDING:
-                        self.waiter.release()  # type: ignore[union-attr]
+                        waiter.release()
                     return
+        future = self.future
+        assert future is not None  # detached: made at the start, or by hold() before it let go
         try:
-            self.loop.call_soon_threadsafe(_deliver, self.future, outcome)
+            self.loop.call_soon_threadsafe(_deliver, future, outcome)
         except RuntimeError:  # the loop is closed: the worker is exiting and nobody waits
             pass
 
     def release_loop(self) -> None:
-        lock = self.lock
-        if lock is not None:
+        locks = self.locks
+        if locks is not None:
+            lock, waiter = locks
             with lock:
                 if self.state == _HOLDING:
                     self.state = _RELEASE
-                    self.waiter.release()  # type: ignore[union-attr]
+                    waiter.release()
 
     def cancel(self) -> None:
         # shutdown(cancel_futures=True) drained this call before any thread took it.
@@ -137,9 +144,14 @@ class _LoopCall:
     # -- on the loop thread ------------------------------------------------------------------
 
     def hold(self, seconds: float) -> Optional[Outcome]:
-        """Waits up to `seconds` for the outcome; None: the call goes on, await `self.future`."""
-        self.waiter.acquire(timeout=seconds)  # type: ignore[union-attr]
-        with self.lock:  # type: ignore[union-attr]
+        """Waits up to `seconds` for the outcome; None: the call goes on, await `self.future`.
+        A call made without `hold` returns None at once."""
+        locks = self.locks
+        if locks is None:
+            return None
+        lock, waiter = locks
+        waiter.acquire(timeout=seconds)
+        with lock:
             if self.state == _DONE:
                 return self.outcome
             self.future = self.loop.create_future()
@@ -152,7 +164,9 @@ class _FutureCall:
 
     __slots__ = ("future", "function", "args", "kwargs")
 
-    def __init__(self, future: Future, function: Callable[..., Any], args: Tuple[Any, ...], kwargs: dict) -> None:
+    def __init__(
+        self, future: "Future[Any]", function: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+    ) -> None:
         self.future = future
         self.function = function
         self.args = args
@@ -175,6 +189,10 @@ class _FutureCall:
         self.future.cancel()
 
 
+# What the threads take from the queue; None tells one thread to stop.
+_Work = Union[_LoopCall, _FutureCall]
+
+
 class ToolThreads(Executor):
     """Up to `max_workers` threads named `<thread_name_prefix>_<n>`, started when needed.
 
@@ -189,7 +207,7 @@ class ToolThreads(Executor):
         self.hold_loop = hold_loop
         self._max_workers = max_workers
         self._prefix = thread_name_prefix
-        self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self._queue: "queue.SimpleQueue[Optional[_Work]]" = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: List[threading.Thread] = []
         # Threads free for a new call (waiting, or about to wait, on the queue).
@@ -211,8 +229,8 @@ class ToolThreads(Executor):
 
     # -- concurrent.futures.Executor ---------------------------------------------------------
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> "Future[Any]":
+        future: "Future[Any]" = Future()
         self._enqueue(_FutureCall(future, fn, args, kwargs))
         return future
 
@@ -240,7 +258,7 @@ class ToolThreads(Executor):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _enqueue(self, item: Any) -> None:
+    def _enqueue(self, item: _Work) -> None:
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new calls after shutdown")
@@ -290,7 +308,9 @@ async def run_in_thread(executor: Executor, function: Callable[..., Any], *args:
     call = executor.start(function, args, hold=hold_loop > 0)
     outcome = call.hold(hold_loop) if hold_loop > 0 else None
     if outcome is None:
-        outcome = await call.future  # type: ignore[misc]
+        future = call.future
+        assert future is not None  # made at the start, or by hold() when it let go
+        outcome = await future
     ok, value = outcome
     if ok:
         return value

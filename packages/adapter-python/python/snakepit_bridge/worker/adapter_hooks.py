@@ -14,7 +14,7 @@ __all__ = ["call_hook"]
 RunSync = Callable[..., Awaitable[Any]]
 
 
-async def call_hook(target: Any, name: str, *args: Any, run_sync: Optional[RunSync] = None) -> Any:
+async def call_hook(target: object, name: str, *args: object, run_sync: Optional[RunSync] = None) -> object:
     """Calls `target.<name>(*args)` if it exists; returns its (awaited) result, or None."""
     hook = getattr(target, name, None)
     if not callable(hook):

@@ -40,8 +40,8 @@ from google.protobuf.message import DecodeError
 
 from snakepit.bridge.v1 import common_pb2, worker_pb2
 
+from ..tools.errors import exception_to_tool_error, invalid_parameter, result_too_large, timed_out
 from .call_headers import CallHeaders, headers_of_frame
-from .tool_errors import exception_to_tool_error, invalid_parameter, result_too_large, timed_out
 
 __all__ = ["CallChannel", "RunCall"]
 
@@ -71,7 +71,9 @@ class _InFlight:
         self.deadline = deadline
 
     def stop(self) -> None:
-        self.task.cancel()  # type: ignore[union-attr]
+        task = self.task
+        if task is not None:  # always set: `_start` creates it with the entry
+            task.cancel()
 
 
 def _fail(answer: worker_pb2.CallsResponse, exc: BaseException) -> None:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping, NamedTuple, Optional
 
-from .host_access import CORRELATION_HEADER
-from .telemetry import TRACEPARENT_HEADER, TRACESTATE_HEADER
+from ..observability.tracing import TRACEPARENT_HEADER, TRACESTATE_HEADER
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import grpc
 
-__all__ = ["CallHeaders", "NO_HEADERS", "headers_of_metadata", "headers_of_frame"]
+__all__ = ["CallHeaders", "CORRELATION_HEADER", "NO_HEADERS", "headers_of_metadata", "headers_of_frame"]
+
+# Ties one call's log lines together on both sides; host calls made by the call's tool forward it.
+CORRELATION_HEADER = "x-snakepit-correlation-id"
 
 
 class CallHeaders(NamedTuple):

@@ -10,9 +10,9 @@ import json
 import os
 import sys
 import traceback
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
-from .type_names import qualified_type_name
+from ..type_names import qualified_type_name
 
 __all__ = ["ControlChannel", "StartupError"]
 
@@ -32,7 +32,7 @@ class ControlChannel:
         self._fd = fd
         self.sent = False
 
-    def ready(self, port: int, info: Dict[str, Any]) -> None:
+    def ready(self, port: int, info: Dict[str, object]) -> None:
         self._send({"event": "ready", "port": port, "info": info})
 
     def failed(self, exc: BaseException, message: Optional[str] = None) -> None:
@@ -43,7 +43,7 @@ class ControlChannel:
         }
         self._send({"event": "failed", "error": error})
 
-    def _send(self, message: Dict[str, Any]) -> None:
+    def _send(self, message: Dict[str, object]) -> None:
         if self.sent:
             return
         self.sent = True

@@ -20,18 +20,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, Optional
+from typing import Awaitable, Callable, Mapping, Optional, TypeVar
 
 __all__ = ["HeartbeatSettings", "run_heartbeat", "describe_failure"]
 
 _log = logging.getLogger("snakepit_bridge.heartbeat")
+
+T = TypeVar("T")
 
 
 class HeartbeatConfigError(ValueError):
     pass
 
 
-def _positive_int(raw: Mapping[str, Any], key: str, default: int) -> int:
+def _positive_int(raw: Mapping[str, object], key: str, default: int) -> int:
     value = raw.get(key, default)
     if value is None:
         return default
@@ -47,7 +49,7 @@ class HeartbeatSettings:
     max_missed: int = 3
 
     @classmethod
-    def from_config(cls, raw: Optional[Mapping[str, Any]]) -> Optional["HeartbeatSettings"]:
+    def from_config(cls, raw: Optional[Mapping[str, object]]) -> Optional["HeartbeatSettings"]:
         """The settings of the config's `heartbeat` object: null means Snakepit's defaults,
         `"enabled": false` turns the heartbeat off (None)."""
         if raw is None:
@@ -66,7 +68,7 @@ class HeartbeatSettings:
 _TIMEOUT_MARGIN = 0.05
 
 
-async def _within(awaitable: Awaitable[Any], seconds: float) -> Any:
+async def _within(awaitable: Awaitable[T], seconds: float) -> T:
     """Like asyncio.wait_for, which before Python 3.12 can swallow a cancellation that arrives as
     the awaited call completes, and so keep this loop beating through shutdown."""
     task = asyncio.ensure_future(awaitable)
@@ -89,7 +91,7 @@ def describe_failure(exc: BaseException) -> str:
 
 
 async def run_heartbeat(
-    beat: Callable[[float], Awaitable[Any]],
+    beat: Callable[[float], Awaitable[object]],
     settings: HeartbeatSettings,
     on_lost: Callable[[str], None],
 ) -> None:

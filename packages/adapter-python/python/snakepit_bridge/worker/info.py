@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from typing import Any, Dict
+from typing import Dict
 
 __all__ = ["collect_worker_info"]
 
@@ -16,7 +16,7 @@ def _free_threaded() -> bool:
     return callable(is_gil_enabled) and not is_gil_enabled()
 
 
-def collect_worker_info(*, mode: str, capacity: int, adapter: str) -> Dict[str, Any]:
+def collect_worker_info(*, mode: str, capacity: int, adapter: str) -> Dict[str, object]:
     """The fields of `WorkerInfo`, as a JSON-able dict. Imports grpc and protobuf (for versions)."""
     import grpc
     import google.protobuf

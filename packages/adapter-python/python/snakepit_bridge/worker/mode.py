@@ -18,7 +18,7 @@ concurrent calls. Pings, DescribeTools and session notices are never limited (th
 no `maximum_concurrent_rpcs`: a cap would refuse the pool's liveness pings exactly when the worker
 is busiest).
 
-The wait (tool_threads.py): a quick sync call's answer then skips the event loop's wake-up, about
+The wait (tools/threads.py): a quick sync call's answer then skips the event loop's wake-up, about
 half of the thread round trip's CPU. A process-mode worker serves one call at a time, so nothing
 waits behind it but pings, heartbeats and cancel frames, delayed by at most the 10 ms. In threaded
 mode the loop must start the other calls at once.
@@ -37,8 +37,8 @@ import argparse
 from dataclasses import dataclass
 from typing import Optional
 
+from ..tools.thread_safety import check_thread_safe_adapter
 from .control_channel import StartupError
-from .thread_safety import check_thread_safe_adapter
 
 __all__ = ["WorkerMode", "DEFAULT_THREADS", "SPARE_EXECUTOR_THREADS"]
 

@@ -25,27 +25,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, AsyncIterator, Callable, Optional, Sequence, Tuple
+from typing import AsyncIterator, Callable, Optional, Sequence, Tuple, Union
 
 import grpc
 
-from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
+from snakepit.bridge.v1 import common_pb2, worker_pb2, worker_pb2_grpc
 
-from .auth_interceptor import AUTHORIZATION_HEADER, TokenInterceptor
+from ..encoding import encode_into
+from ..host.access import HostAccess
+from ..observability.logging_setup import correlation_id_var, trace_id_var
+from ..observability.tracing import NO_SPAN, NO_SPAN_CONTEXT, NO_TRACING, ToolSpan, Tracing, trace_id_of
+from ..session_context import SessionContext, set_current_session_context
+from ..streaming.chunk_queue import DEFAULT_QUEUE_SIZE, final_message
+from ..streaming.chunk_stream import ChunkStream, collect_items
+from ..tools.dispatch import PLAIN_RESULTS, Dispatcher
+from ..tools.errors import ToolCallError, exception_to_tool_error
+from ..type_names import qualified_type_name
+from .adapter_hooks import call_hook
+from .auth_interceptor import TokenInterceptor
 from .call_channel import CallChannel
 from .call_headers import CallHeaders, headers_of_metadata
-from .dispatch import PLAIN_RESULTS, Dispatcher
-from .encoding import encode_into
-from .host_access import CORRELATION_HEADER, HostAccess
-from .hooks import call_hook
-from .logging_setup import correlation_id_var, trace_id_var
-from .session_context import SessionContext, set_current_session_context
-from .streaming import DEFAULT_QUEUE_SIZE, ChunkStream, collect_items, final_message
-from .telemetry import NO_SPAN, NO_SPAN_CONTEXT, NO_TRACING, ToolSpan, Tracing, trace_id_of
-from .tool_errors import ToolCallError, exception_to_tool_error
-from .type_names import qualified_type_name
 
-__all__ = ["WorkerService", "create_server", "AUTHORIZATION_HEADER", "CORRELATION_HEADER"]
+__all__ = ["WorkerService", "create_server"]
 
 _log = logging.getLogger("snakepit_bridge.worker")
 _DEBUG = logging.DEBUG
@@ -53,7 +54,9 @@ _DEBUG = logging.DEBUG
 _ExecuteToolResponse = worker_pb2.ExecuteToolResponse
 
 
-def create_server(service: "WorkerService", token: str, options: Sequence[Tuple[str, Any]] = ()) -> grpc.aio.Server:
+def create_server(
+    service: WorkerService, token: str, options: Sequence[Tuple[str, Union[int, str]]] = ()
+) -> grpc.aio.Server:
     """A grpc.aio server (not started, no port yet) serving `service` to callers with `token`."""
     # The interceptor caches handlers per method, so it must stay the only interceptor.
     server = grpc.aio.server(interceptors=[TokenInterceptor(token)], options=list(options))
@@ -61,11 +64,12 @@ def create_server(service: "WorkerService", token: str, options: Sequence[Tuple[
     return server
 
 
-def _no_release(*_: Any) -> None:
+def _no_release(*_: object) -> None:
     pass
 
 
-class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
+# The generated servicer has no type stubs (mypy.ini), so the base class is Any to the type checker.
+class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc]
     """Serves one adapter instance. `info` is the WorkerInfo announced at readiness.
 
     `host`: the host bridge handed to tools through their SessionContext (None: no host).
@@ -76,7 +80,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     def __init__(
         self,
         *,
-        adapter: Any,
+        adapter: object,
         dispatcher: Dispatcher,
         info: worker_pb2.WorkerInfo,
         stream_queue_size: int = DEFAULT_QUEUE_SIZE,
@@ -98,7 +102,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
 
     # -- per-call plumbing -------------------------------------------------------------------
 
-    def _begin_call(self, call: Any, headers: CallHeaders) -> SessionContext:
+    def _begin_call(self, call: common_pb2.ToolCall, headers: CallHeaders) -> SessionContext:
         if headers.correlation_id:
             correlation_id_var.set(headers.correlation_id)
         trace_id = trace_id_of(headers.traceparent)
@@ -122,13 +126,13 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         The slot is also released when the RPC ends: a cancelled streaming handler may not be
         resumed (and so not reach its `finally`) until it is garbage collected.
         """
-        admission = self._admission
-        if admission is None:
+        if self._admission is None:
             return _no_release
+        admission: asyncio.Semaphore = self._admission
         await admission.acquire()
         released = False
 
-        def release(*_: Any) -> None:
+        def release(*_: object) -> None:
             nonlocal released
             if not released:
                 released = True
@@ -147,14 +151,16 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     ) -> worker_pb2.ExecuteToolResponse:
         return await self._run_call(request.call, headers_of_metadata(context), _ExecuteToolResponse())
 
-    async def Calls(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> None:
+    async def Calls(
+        self, request_iterator: AsyncIterator[worker_pb2.CallsRequest], context: grpc.aio.ServicerContext
+    ) -> None:
         # Reader/writer API rather than an async generator: each call's task writes its own answer,
         # with no hand-over to a generator (a task switch per answer). `request_iterator` is unused:
         # `context.read()` skips its async-generator layer.
         await CallChannel(self._run_call, context, self._max_message_bytes).serve()
 
     async def _run_call(
-        self, call: Any, headers: CallHeaders, response: worker_pb2.ExecuteToolResponse
+        self, call: common_pb2.ToolCall, headers: CallHeaders, response: worker_pb2.ExecuteToolResponse
     ) -> worker_pb2.ExecuteToolResponse:
         """One unary call, from ExecuteTool or the call channel: fills `response` and returns it."""
         session = self._begin_call(call, headers)
@@ -173,7 +179,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
                 admission.release()
 
     async def _execute(
-        self, call: Any, session: SessionContext, span: ToolSpan, response: worker_pb2.ExecuteToolResponse
+        self, call: common_pb2.ToolCall, session: SessionContext, span: ToolSpan, response: worker_pb2.ExecuteToolResponse
     ) -> worker_pb2.ExecuteToolResponse:
         tool_name = call.tool_name
         debug = _log.isEnabledFor(_DEBUG)
@@ -221,7 +227,9 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         call = request.call
         headers = headers_of_metadata(context)
         session = self._begin_call(call, headers)
-        release = _no_release if self._admission is None else await self._admit(context)
+        release: Callable[[], None] = _no_release
+        if self._admission is not None:
+            release = await self._admit(context)
         tool_name = call.tool_name
         debug = _log.isEnabledFor(_DEBUG)
         if debug:
