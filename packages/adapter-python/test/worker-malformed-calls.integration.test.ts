@@ -7,7 +7,7 @@
  * called directly over gRPC (no pool in front to clean anything up).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Code, ConnectError, type StreamChunk, type ToolError, type WorkerCallChannel } from '@snakepit/sdk/testing';
+import { Code, ConnectError, errorCodeName, type StreamChunk, type ToolError, type WorkerCallChannel } from '@snakepit/sdk/testing';
 import { cases, type FuzzCase } from './support/malformed-tool-calls.js';
 import { callTimeoutMs, useRawWorker, verbose } from './support/raw-worker.js';
 
@@ -21,13 +21,14 @@ beforeAll(() => {
 /** What went wrong with one case, or undefined when it got the typed failure it should. */
 function checkToolError(fuzzCase: FuzzCase, error: ToolError | undefined): string | undefined {
   if (error === undefined) return 'no ToolError';
+  const code = errorCodeName(error.code) ?? `unspecified (${error.code})`;
   if (verbose) {
     const details = new TextDecoder().decode(error.detailsJson).slice(0, 120);
-    console.log(`${fuzzCase.mode} ${fuzzCase.label.slice(0, 100)} -> ${error.code} ${error.pythonType} ${details}`);
+    console.log(`${fuzzCase.mode} ${fuzzCase.label.slice(0, 100)} -> ${code} ${error.pythonType} ${details}`);
   }
   const { expect: expected } = fuzzCase;
-  if (!expected.codes.includes(error.code)) {
-    return `code ${JSON.stringify(error.code)} (${error.pythonType}: ${error.message.slice(0, 200)}), expected one of ${expected.codes.join(', ')}`;
+  if (!expected.codes.includes(code)) {
+    return `code ${JSON.stringify(code)} (${error.pythonType}: ${error.message.slice(0, 200)}), expected one of ${expected.codes.join(', ')}`;
   }
   if (error.message.length === 0) return 'empty message';
   let details: Record<string, unknown>;
@@ -37,17 +38,17 @@ function checkToolError(fuzzCase: FuzzCase, error: ToolError | undefined): strin
     return `details_json is not a JSON document: ${(cause as Error).message}`;
   }
   if (details === null || typeof details !== 'object' || Array.isArray(details)) return 'details_json is not an object';
-  if (error.code === 'invalid_parameter') {
+  if (code === 'invalid_parameter') {
     if (typeof details.key !== 'string' || typeof details.reason !== 'string') return `details ${JSON.stringify(details)} lack key/reason`;
     if (expected.key !== undefined && details.key !== expected.key) {
       return `names key ${JSON.stringify(details.key.slice(0, 40))}, expected ${JSON.stringify(expected.key.slice(0, 40))} (${details.reason})`;
     }
   }
-  if (error.code === 'unknown_tool') {
+  if (code === 'unknown_tool') {
     if (expected.tool !== undefined && details.tool !== expected.tool) return `unknown_tool names ${JSON.stringify(details.tool)}`;
     if (!Array.isArray(details.available) || !details.available.includes('add')) return 'unknown_tool does not list the available tools';
   }
-  if (error.code === 'python_error') {
+  if (code === 'python_error') {
     if (error.pythonType.length === 0) return 'python_error without python_type';
     if (error.traceback.length === 0) return 'python_error without traceback';
     if (expected.pythonTypes !== undefined && !expected.pythonTypes.includes(error.pythonType)) {

@@ -4,30 +4,16 @@
  *
  * `isInstance` uses a `Symbol.for` marker so it works across duplicated package copies.
  */
+import type { ErrorCode } from './gen/snakepit/bridge/v1/common_pb.js';
+
 const marker = Symbol.for('snakepit.error');
 
-export type SnakepitErrorCode =
-  | 'queue_timeout'
-  | 'pool_saturated'
-  | 'timeout'
-  | 'aborted'
-  | 'worker_exit'
-  | 'worker_busy'
-  | 'worker_unresponsive'
-  | 'python_error'
-  | 'invalid_parameter'
-  | 'unknown_tool'
-  | 'unauthenticated'
-  | 'session_quota_exceeded'
-  | 'session_entry_quota_exceeded'
-  | 'global_entry_quota_exceeded'
-  | 'session_not_found'
-  | 'tool_registration_failed'
-  | 'host_tool_error'
-  | 'pool_closed'
-  | 'startup_failed'
-  | 'transport_error'
-  | 'internal';
+/**
+ * The stable codes of `SnakepitError`, one per value of the proto's `ErrorCode` (its name without
+ * `ERROR_CODE_`, in lower case) except `host_bridge_unavailable`, which only Python sees. See the
+ * README's Errors section for what each means.
+ */
+export type SnakepitErrorCode = Lowercase<Exclude<keyof typeof ErrorCode, 'UNSPECIFIED' | 'HOST_BRIDGE_UNAVAILABLE'>>;
 
 export interface SnakepitErrorOptions {
   details?: Record<string, unknown>;

@@ -15,6 +15,7 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
 import grpc
 
+from snakepit_bridge.error_codes import code_value
 from snakepit.bridge.v1 import common_pb2, host_pb2, host_pb2_grpc
 
 TOOLS = {
@@ -116,7 +117,7 @@ class FakeHostService(host_pb2_grpc.HostServiceServicer):
             return host_pb2.ExecuteHostToolResponse(result=common_pb2.ToolValue(json=_json(value)))
 
         def error(code: str, message: str, details: Dict[str, Any]) -> host_pb2.ExecuteHostToolResponse:
-            return host_pb2.ExecuteHostToolResponse(error=common_pb2.ToolError(code=code, message=message, details_json=_json(details)))
+            return host_pb2.ExecuteHostToolResponse(error=common_pb2.ToolError(code=code_value(code), message=message, details_json=_json(details)))
 
         if name == "add":
             return result(args["a"] + args["b"])

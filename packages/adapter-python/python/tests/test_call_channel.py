@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 import grpc
 import pytest
 
+from snakepit_bridge.error_codes import code_name
 from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
 from snakepit_bridge import SessionContext, tool
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
@@ -218,7 +219,7 @@ def test_timeout_ms_stops_the_call_and_answers_timeout(tool_name):
     timed_out, elapsed, quick, after = run(go())
     assert timed_out.call_id == 1 and not timed_out.response.HasField("result")
     error = timed_out.response.error
-    assert error.code == "timeout" and tool_name in error.message and "150 ms" in error.message
+    assert code_name(error.code) == "timeout" and tool_name in error.message and "150 ms" in error.message
     assert error_details(error) == {"tool": tool_name, "timeout_ms": 150}
     assert 0.14 <= elapsed < 2.0, elapsed
     assert (quick, after) == ((2, 2), (3, 4))
@@ -242,7 +243,7 @@ def test_a_call_id_already_in_flight_is_refused_and_the_first_call_goes_on():
             return refused, first, again
 
     refused, first, again = run(go())
-    assert refused.call_id == 7 and refused.response.error.code == "invalid_parameter"
+    assert refused.call_id == 7 and code_name(refused.response.error.code) == "invalid_parameter"
     assert error_details(refused.response.error) == {"key": "call_id", "reason": "already in flight"}
     assert first[0] == 7 and first[1]["name"] == "first"
     assert again == (7, 2)
@@ -268,9 +269,9 @@ def test_refusals_and_tool_errors_are_answers_and_the_channel_keeps_serving():
 
     answers = run(go())
     assert sorted(answers) == [1, 2, 3, 5]
-    assert answers[1].error.code == "unknown_tool" and "no_such_tool" in answers[1].error.message
-    assert answers[2].error.code == "invalid_parameter" and error_details(answers[2].error)["key"] == "b"
-    assert answers[3].error.code == "python_error" and answers[3].error.python_type == "KeyError"
+    assert code_name(answers[1].error.code) == "unknown_tool" and "no_such_tool" in answers[1].error.message
+    assert code_name(answers[2].error.code) == "invalid_parameter" and error_details(answers[2].error)["key"] == "b"
+    assert code_name(answers[3].error.code) == "python_error" and answers[3].error.python_type == "KeyError"
     assert decode_value(answers[5].result) == 42
 
 
@@ -289,7 +290,7 @@ def test_an_answer_above_the_message_limit_fails_only_its_own_call():
             return too_large, bystander
 
     too_large, bystander = run(go())
-    assert too_large.call_id == 2 and too_large.response.error.code == "transport_error"
+    assert too_large.call_id == 2 and code_name(too_large.response.error.code) == "transport_error"
     details = error_details(too_large.response.error)
     assert details["reason"] == "result_too_large" and details["limit"] == 1 << 20 and details["size"] > 2 << 20
     # Sending it would have failed the whole stream, and the bystander with it.
@@ -352,7 +353,7 @@ def test_each_call_times_out_at_its_own_deadline_whatever_the_order_they_came_in
             answers = []
             for _ in range(3):
                 message = await answer(channel)
-                answers.append((message.call_id, message.response.error.code, time.monotonic() - started))
+                answers.append((message.call_id, code_name(message.response.error.code), time.monotonic() - started))
             return answers
 
     answers = run(go())
@@ -375,7 +376,7 @@ def test_after_a_half_close_the_calls_in_flight_still_answer():
             adapter.gate_for("slow").set()
             slow = await result_of(channel)
             assert await channel.read() is grpc.aio.EOF
-            return timed_out.call_id, timed_out.response.error.code, slow[0], await channel.code()
+            return timed_out.call_id, code_name(timed_out.response.error.code), slow[0], await channel.code()
 
     assert run(go()) == (2, "timeout", 1, grpc.StatusCode.OK)
 
@@ -456,7 +457,7 @@ def test_worker_processes_serve_the_channel_in_both_modes(adapter, extra_args):
                 return answers
 
         answers = run(exercise(), timeout=20)
-        assert answers[1].error.code == "timeout"
+        assert code_name(answers[1].error.code) == "timeout"
         assert decode_value(answers[2].result) == 42
         assert decode_value(answers[3].result) == {"session_id": "s-w", "correlation_id": "corr-w", "metadata": {}}
     finally:

@@ -13,6 +13,7 @@ from typing import Any, Dict
 import grpc
 import pytest
 
+from snakepit_bridge.error_codes import code_name
 from snakepit.bridge.v1 import worker_pb2, worker_pb2_grpc
 from support import FIXTURES_DIR, TOKEN, chunks_of, decode_value, make_call, run
 from worker_process import SHOWCASE, Worker, gone, wait_gone
@@ -67,7 +68,7 @@ async def _exercise(port: int, info: Dict[str, Any]) -> int:
         failed = await execute(make_call("fail", message="kaput", kind="RuntimeError"))
         assert failed.error.python_type == "RuntimeError" and failed.error.message == "kaput"
         bad = await execute(make_call("add", raw_json={"a": b"[1,", "b": b"1"}))
-        assert bad.error.code == "invalid_parameter"
+        assert code_name(bad.error.code) == "invalid_parameter"
         correlated = auth + (("x-snakepit-correlation-id", "corr-e2e"),)
         assert decode_value((await execute(make_call("log_message", message="hello from python", level="warn"),
                                            metadata=correlated)).result) is True

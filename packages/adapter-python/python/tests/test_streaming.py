@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from snakepit_bridge.error_codes import code_name
 from snakepit_bridge import SessionContext
 from snakepit_bridge.streaming import chunk_stream
 from snakepit_bridge.streaming.chunk_queue import MAX_MESSAGE_BYTES, MAX_MESSAGE_CHUNKS, ChunkQueue
@@ -157,7 +158,7 @@ def test_producer_exception_becomes_one_final_error_chunk():
     sync_chunks = stream_chunks(failing())
     assert summary(sync_chunks) == [({"i": 0}, False), ("error:RuntimeError", True)]
     error = sync_chunks[-1].error
-    assert error.code == "python_error" and error.message == "stream failed"
+    assert code_name(error.code) == "python_error" and error.message == "stream failed"
     assert "test_streaming.py" in error.traceback
     assert summary(stream_chunks(failing_async())) == [({"i": 0}, False), ("error:KeyError", True)]
 

@@ -9,6 +9,7 @@ import os
 import pytest
 
 import snakepit_bridge
+from snakepit_bridge.error_codes import code_name
 from snakepit_bridge.tools.errors import error_kind, exception_to_tool_error, invalid_parameter, unknown_tool
 
 BRIDGE_DIR = os.path.dirname(os.path.abspath(snakepit_bridge.__file__))
@@ -28,7 +29,7 @@ def raised(exc):
 
 def test_python_error_fields():
     error = exception_to_tool_error(raised(ValueError("bad value")))
-    assert error.code == "python_error"
+    assert code_name(error.code) == "python_error"
     assert error.message == "bad value"
     assert error.python_type == "ValueError"
     assert "test_tool_errors.py" in error.traceback
@@ -94,10 +95,26 @@ def test_kind_mapping(exc, kind):
 
 def test_dispatcher_refusals():
     error = invalid_parameter("x", "invalid JSON: oops").to_proto()
-    assert error.code == "invalid_parameter"
+    assert code_name(error.code) == "invalid_parameter"
     assert "'x'" in error.message
     assert json.loads(error.details_json) == {"key": "x", "reason": "invalid JSON: oops"}
     error = unknown_tool("nope", ["b", "a"]).to_proto()
-    assert error.code == "unknown_tool"
+    assert code_name(error.code) == "unknown_tool"
     assert error.message == "unknown tool 'nope'; available tools: a, b"
     assert json.loads(error.details_json) == {"tool": "nope", "available": ["a", "b"]}
+
+
+def test_every_proto_error_code_has_one_text_form_and_back():
+    from snakepit.bridge.v1 import common_pb2
+    from snakepit_bridge import error_codes
+
+    values = common_pb2.ErrorCode.values()
+    assert len(values) > 20
+    for value in values:
+        name = code_name(value)
+        if value == common_pb2.ERROR_CODE_UNSPECIFIED:
+            assert name == ""
+            continue
+        assert name and name == name.lower() and error_codes.code_value(name) == value
+    assert code_name(9999) == "" and error_codes.code_value("no_such_code") == common_pb2.ERROR_CODE_UNSPECIFIED
+    assert error_codes.INVALID_PARAMETER == "invalid_parameter"

@@ -9,6 +9,7 @@ import json
 import grpc
 
 from sample_adapters import SampleAdapter, events
+from snakepit_bridge.error_codes import code_name
 from snakepit.bridge.v1 import worker_pb2
 from snakepit_bridge.adapters import showcase
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
@@ -77,16 +78,16 @@ def test_execute_tool_results_and_errors():
 
             failed = await execute(stub, make_call("fail", message="nope", kind="TypeError"))
             assert not failed.HasField("result")
-            assert failed.error.code == "python_error" and failed.error.python_type == "TypeError"
+            assert code_name(failed.error.code) == "python_error" and failed.error.python_type == "TypeError"
             assert "showcase.py" in failed.error.traceback
             assert error_details(failed.error) == {"kind": "invalid_input"}
             oom = await execute(stub, make_call("fail", kind="MemoryError"))
             assert error_details(oom.error) == {"kind": "out_of_memory"}
 
             bad = await execute(stub, make_call("add", a=1, raw_json={"b": b"{oops"}))
-            assert bad.error.code == "invalid_parameter" and error_details(bad.error)["key"] == "b"
+            assert code_name(bad.error.code) == "invalid_parameter" and error_details(bad.error)["key"] == "b"
             unknown = await execute(stub, make_call("does_not_exist"))
-            assert unknown.error.code == "unknown_tool"
+            assert code_name(unknown.error.code) == "unknown_tool"
             # The server keeps serving after refusals.
             assert decode_value((await execute(stub, make_call("add", a=1, b=1))).result) == 2
 
@@ -143,7 +144,7 @@ def test_streaming_rpc_chunks():
             assert len(single) == 1 and single[0].is_final and decode_value(single[0].data) == 3
 
             refused = await chunks_of(stream(stub, make_call("stream_values")))
-            assert len(refused) == 1 and refused[0].is_final and refused[0].error.code == "invalid_parameter"
+            assert len(refused) == 1 and refused[0].is_final and code_name(refused[0].error.code) == "invalid_parameter"
 
     run(go())
 
@@ -304,5 +305,5 @@ def test_sync_tool_raising_stop_iteration_is_an_error_not_a_hang():
             return await execute(stub, make_call("stops"), timeout=5)
 
     response = run(go())
-    assert response.error.code == "python_error"
+    assert code_name(response.error.code) == "python_error"
     assert "StopIteration: early" in response.error.traceback

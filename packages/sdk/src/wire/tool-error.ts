@@ -5,8 +5,9 @@
  * error trackers and span events. `details.kind` (invalid_input, out_of_memory, ...) is kept.
  */
 import { createTextScrubber } from '@snakepit/redaction';
-import type { ToolError } from '../gen/snakepit/bridge/v1/common_pb.js';
+import type { ErrorCode, ToolError } from '../gen/snakepit/bridge/v1/common_pb.js';
 import { SnakepitError, type SnakepitErrorCode } from '../errors.js';
+import { errorCodeName, errorCodeValue } from './error-code.js';
 import { parseJson } from './tool-value.js';
 
 const scrub = createTextScrubber();
@@ -51,7 +52,8 @@ function parseDetails(bytes: Uint8Array): Record<string, unknown> {
 }
 
 export function fromToolError(error: ToolError, context: Record<string, unknown> = {}): SnakepitError {
-  const code = passThroughCodes.has(error.code as SnakepitErrorCode) ? (error.code as SnakepitErrorCode) : 'python_error';
+  const name = errorCodeName(error.code) as SnakepitErrorCode | undefined;
+  const code = name !== undefined && passThroughCodes.has(name) ? name : 'python_error';
   const details = { ...parseDetails(error.detailsJson), ...context };
   return new SnakepitError(code, scrub(error.message), {
     details,
@@ -61,9 +63,9 @@ export function fromToolError(error: ToolError, context: Record<string, unknown>
 }
 
 export function toToolError(error: SnakepitError): {
-  code: string;
+  code: ErrorCode;
   message: string;
   detailsJson: Uint8Array;
 } {
-  return { code: error.code, message: error.message, detailsJson: Buffer.from(JSON.stringify(error.details), 'utf8') };
+  return { code: errorCodeValue(error.code), message: error.message, detailsJson: Buffer.from(JSON.stringify(error.details), 'utf8') };
 }

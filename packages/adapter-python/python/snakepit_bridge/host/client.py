@@ -19,6 +19,7 @@ import grpc
 
 from snakepit.bridge.v1 import common_pb2, host_pb2, host_pb2_grpc
 
+from ..error_codes import INTERNAL, UNAUTHENTICATED, code_name
 from .errors import HostBridgeUnavailable, SessionNotFoundError, SnakepitBridgeError, bridge_error
 from .payload import decode_json, decode_tool_value, encode_arguments, encode_json_value, specs_to_dicts
 
@@ -56,13 +57,13 @@ def translate_rpc_error(error: grpc.aio.AioRpcError, method: str) -> SnakepitBri
     if code:
         return bridge_error(code, message, details)
     if error.code() == grpc.StatusCode.UNAUTHENTICATED:
-        return bridge_error("unauthenticated", message, details)
+        return bridge_error(UNAUTHENTICATED, message, details)
     if error.code() in _UNREACHABLE:
         return HostBridgeUnavailable(
             f"the host bridge did not answer {method}: {error.code().name}: {message}",
             details={"grpc_status": error.code().name},
         )
-    return bridge_error("internal", message, {"grpc_status": error.code().name, **details})
+    return bridge_error(INTERNAL, message, {"grpc_status": error.code().name, **details})
 
 
 class HostClient:
@@ -131,7 +132,7 @@ class HostClient:
         if response.HasField("error"):
             error = response.error
             details = decode_json(error.details_json, "details_json") if error.details_json else {}
-            raise bridge_error(error.code, error.message, details if isinstance(details, dict) else {"value": details})
+            raise bridge_error(code_name(error.code), error.message, details if isinstance(details, dict) else {"value": details})
         return decode_tool_value(response.result, f"result of host tool {name!r}")
 
     # -- session state -------------------------------------------------------------------------

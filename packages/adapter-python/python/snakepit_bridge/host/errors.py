@@ -1,13 +1,25 @@
 """Exceptions raised to tool code by host-bridge calls (`context.call_host_tool`, `context.state`).
 
 Each class carries the snakepit error `code` the host reported (the same codes the Node side uses),
-a `message` and `details`. Free of grpc imports, so adapters can catch them in unit tests that
-run without a gRPC runtime.
+a `message` and `details`. Free of grpc imports (the codes come from the generated messages,
+which need only protobuf), so adapters can catch them in unit tests that run without grpcio.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional
+
+from ..error_codes import (
+    GLOBAL_ENTRY_QUOTA_EXCEEDED,
+    HOST_BRIDGE_UNAVAILABLE,
+    HOST_TOOL_ERROR,
+    INTERNAL,
+    INVALID_PARAMETER,
+    SESSION_ENTRY_QUOTA_EXCEEDED,
+    SESSION_NOT_FOUND,
+    SESSION_QUOTA_EXCEEDED,
+    UNKNOWN_TOOL,
+)
 
 __all__ = [
     "SnakepitBridgeError",
@@ -21,13 +33,13 @@ __all__ = [
     "bridge_error",
 ]
 
-QUOTA_CODES = frozenset({"session_quota_exceeded", "session_entry_quota_exceeded", "global_entry_quota_exceeded"})
+QUOTA_CODES = frozenset({SESSION_QUOTA_EXCEEDED, SESSION_ENTRY_QUOTA_EXCEEDED, GLOBAL_ENTRY_QUOTA_EXCEEDED})
 
 
 class SnakepitBridgeError(Exception):
     """Base of every host-bridge failure. `code` is a snakepit error code (e.g. "unauthenticated")."""
 
-    code: str = "internal"
+    code: str = INTERNAL
 
     def __init__(self, message: str, *, code: Optional[str] = None, details: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__(message)
@@ -41,13 +53,13 @@ class HostBridgeUnavailable(SnakepitBridgeError):
     """No host bridge is configured for this worker (e.g. started by hand, or the pool runs none),
     the context belongs to no call, or the host could not be reached."""
 
-    code = "host_bridge_unavailable"
+    code = HOST_BRIDGE_UNAVAILABLE
 
 
 class HostToolError(SnakepitBridgeError):
     """The host tool ran and threw; `message` is the host's message."""
 
-    code = "host_tool_error"
+    code = HOST_TOOL_ERROR
 
     @property
     def tool(self) -> Optional[str]:
@@ -58,7 +70,7 @@ class HostToolError(SnakepitBridgeError):
 class UnknownHostToolError(SnakepitBridgeError):
     """No host tool of that name is exposed to Python; `available` lists the ones that are."""
 
-    code = "unknown_tool"
+    code = UNKNOWN_TOOL
 
     def __init__(self, message: str, *, code: Optional[str] = None, details: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__(message, code=code, details=details)
@@ -71,20 +83,20 @@ class SessionQuotaError(SnakepitBridgeError):
     `code` tells which: session_quota_exceeded, session_entry_quota_exceeded or
     global_entry_quota_exceeded."""
 
-    code = "session_quota_exceeded"
+    code = SESSION_QUOTA_EXCEEDED
 
 
 class SessionNotFoundError(SnakepitBridgeError):
     """The call's session does not exist on the host (never created, deleted or expired), or the
     call has no session at all."""
 
-    code = "session_not_found"
+    code = SESSION_NOT_FOUND
 
 
 class InvalidParameterError(SnakepitBridgeError, ValueError):
     """A value cannot be sent (refused before sending, naming the key), or the host refused one."""
 
-    code = "invalid_parameter"
+    code = INVALID_PARAMETER
 
 
 def _unknown_tool_message(message: str, details: Mapping[str, Any]) -> str:
@@ -98,15 +110,15 @@ def _unknown_tool_message(message: str, details: Mapping[str, Any]) -> str:
 def bridge_error(code: str, message: str, details: Optional[Mapping[str, Any]] = None) -> SnakepitBridgeError:
     """The exception for a snakepit error code reported by the host."""
     details = dict(details or {})
-    if code == "unknown_tool":
+    if code == UNKNOWN_TOOL:
         return UnknownHostToolError(_unknown_tool_message(message, details), details=details)
-    if code == "host_tool_error":
+    if code == HOST_TOOL_ERROR:
         return HostToolError(message, details=details)
     if code in QUOTA_CODES:
         return SessionQuotaError(message, code=code, details=details)
-    if code == "session_not_found":
+    if code == SESSION_NOT_FOUND:
         return SessionNotFoundError(message, details=details)
-    if code == "invalid_parameter":
+    if code == INVALID_PARAMETER:
         return InvalidParameterError(message, details=details)
-    return SnakepitBridgeError(message, code=code or "internal", details=details)
+    return SnakepitBridgeError(message, code=code or INTERNAL, details=details)
 

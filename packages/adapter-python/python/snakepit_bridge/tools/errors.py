@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterable, Optional
 
 from snakepit.bridge.v1 import common_pb2
 
+from ..error_codes import INVALID_PARAMETER, UNKNOWN_TOOL, code_value
 from ..host.errors import SnakepitBridgeError
 from ..type_names import qualified_type_name
 
@@ -66,18 +67,18 @@ class ToolCallError(Exception):
         self.details: Dict[str, Any] = dict(details or {})
 
     def to_proto(self) -> common_pb2.ToolError:
-        return common_pb2.ToolError(code=self.code, message=self.message, details_json=_details(self.details))
+        return common_pb2.ToolError(code=code_value(self.code), message=self.message, details_json=_details(self.details))
 
 
 def invalid_parameter(key: str, reason: str) -> ToolCallError:
-    return ToolCallError("invalid_parameter", f"invalid parameter {key!r}: {reason}", {"key": key, "reason": reason})
+    return ToolCallError(INVALID_PARAMETER, f"invalid parameter {key!r}: {reason}", {"key": key, "reason": reason})
 
 
 def unknown_tool(name: str, available: Iterable[str]) -> ToolCallError:
     names = sorted(available)
     listing = ", ".join(names) if names else "(none)"
     return ToolCallError(
-        "unknown_tool",
+        UNKNOWN_TOOL,
         f"unknown tool {name!r}; available tools: {listing}",
         {"tool": name, "available": names},
     )
@@ -86,7 +87,7 @@ def unknown_tool(name: str, available: Iterable[str]) -> ToolCallError:
 def timed_out(tool_name: str, timeout_ms: int) -> common_pb2.ToolError:
     """The worker stopped a call itself when its deadline ran out."""
     return common_pb2.ToolError(
-        code="timeout",
+        code=common_pb2.ERROR_CODE_TIMEOUT,
         message=f"tool {tool_name!r} did not finish within {timeout_ms} ms",
         details_json=_details({"tool": tool_name, "timeout_ms": timeout_ms}),
     )
@@ -95,7 +96,7 @@ def timed_out(tool_name: str, timeout_ms: int) -> common_pb2.ToolError:
 def result_too_large(tool_name: str, size: int, limit: int) -> common_pb2.ToolError:
     """A result that cannot be sent: grpcio would fail the whole stream carrying it."""
     return common_pb2.ToolError(
-        code="transport_error",
+        code=common_pb2.ERROR_CODE_TRANSPORT_ERROR,
         message=f"the result of tool {tool_name!r} is {size} bytes, above the message limit of {limit} (maxMessageBytes)",
         details_json=_details({"tool": tool_name, "reason": "result_too_large", "size": size, "limit": limit}),
     )
@@ -126,7 +127,7 @@ def exception_to_tool_error(exc: BaseException) -> common_pb2.ToolError:
         # A host-bridge failure the tool let escape: Node can branch on the host's code.
         details["host_error_code"] = exc.code
     return common_pb2.ToolError(
-        code="python_error",
+        code=common_pb2.ERROR_CODE_PYTHON_ERROR,
         message=message,
         python_type=python_type,
         traceback=formatted,

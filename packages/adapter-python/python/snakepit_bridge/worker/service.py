@@ -32,6 +32,7 @@ import grpc
 from snakepit.bridge.v1 import common_pb2, worker_pb2, worker_pb2_grpc
 
 from ..encoding import encode_into
+from ..error_codes import code_name
 from ..host.access import HostAccess
 from ..observability.logging_setup import correlation_id_var, trace_id_var
 from ..observability.tracing import NO_SPAN, NO_SPAN_CONTEXT, NO_TRACING, ToolSpan, Tracing, trace_id_of
@@ -267,7 +268,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
                     if span is not NO_SPAN:
                         last = message.chunks[-1]  # an error chunk is the final one, so the last
                         if last.HasField("error"):
-                            span.fail(last.error.python_type or last.error.code)
+                            span.fail(last.error.python_type or code_name(last.error.code))
                     yield message
         finally:
             dispatcher.after_call()

@@ -2,15 +2,15 @@
 // @generated from file snakepit/bridge/v1/common.proto (package snakepit.bridge.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file snakepit/bridge/v1/common.proto.
  */
 export const file_snakepit_bridge_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zbmFrZXBpdC9icmlkZ2UvdjEvY29tbW9uLnByb3RvEhJzbmFrZXBpdC5icmlkZ2UudjEiqgMKCFRvb2xDYWxsEhEKCXRvb2xfbmFtZRgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEkkKD2pzb25fcGFyYW1ldGVycxgDIAMoCzIwLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sQ2FsbC5Kc29uUGFyYW1ldGVyc0VudHJ5Ek0KEWJpbmFyeV9wYXJhbWV0ZXJzGAQgAygLMjIuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xDYWxsLkJpbmFyeVBhcmFtZXRlcnNFbnRyeRI8CghtZXRhZGF0YRgFIAMoCzIqLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sQ2FsbC5NZXRhZGF0YUVudHJ5GjUKE0pzb25QYXJhbWV0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ARo3ChVCaW5hcnlQYXJhbWV0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiNQoJVG9vbFZhbHVlEg4KBGpzb24YASABKAxIABIQCgZiaW5hcnkYAiABKAxIAEIGCgRraW5kImgKCVRvb2xFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSEwoLcHl0aG9uX3R5cGUYAyABKAkSEQoJdHJhY2ViYWNrGAQgASgJEhQKDGRldGFpbHNfanNvbhgFIAEoDCLRAQoIVG9vbFNwZWMSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIaChJzdXBwb3J0c19zdHJlYW1pbmcYAyABKAgSFwoPcGFyYW1ldGVyc19qc29uGAQgASgMEjwKCG1ldGFkYXRhGAUgAygLMiouc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xTcGVjLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBYgZwcm90bzM");
+  fileDesc("Ch9zbmFrZXBpdC9icmlkZ2UvdjEvY29tbW9uLnByb3RvEhJzbmFrZXBpdC5icmlkZ2UudjEiqgMKCFRvb2xDYWxsEhEKCXRvb2xfbmFtZRgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEkkKD2pzb25fcGFyYW1ldGVycxgDIAMoCzIwLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sQ2FsbC5Kc29uUGFyYW1ldGVyc0VudHJ5Ek0KEWJpbmFyeV9wYXJhbWV0ZXJzGAQgAygLMjIuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xDYWxsLkJpbmFyeVBhcmFtZXRlcnNFbnRyeRI8CghtZXRhZGF0YRgFIAMoCzIqLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sQ2FsbC5NZXRhZGF0YUVudHJ5GjUKE0pzb25QYXJhbWV0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ARo3ChVCaW5hcnlQYXJhbWV0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiNQoJVG9vbFZhbHVlEg4KBGpzb24YASABKAxIABIQCgZiaW5hcnkYAiABKAxIAEIGCgRraW5kIo0BCglUb29sRXJyb3ISKwoEY29kZRgGIAEoDjIdLnNuYWtlcGl0LmJyaWRnZS52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRITCgtweXRob25fdHlwZRgDIAEoCRIRCgl0cmFjZWJhY2sYBCABKAkSFAoMZGV0YWlsc19qc29uGAUgASgMSgQIARACItEBCghUb29sU3BlYxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhoKEnN1cHBvcnRzX3N0cmVhbWluZxgDIAEoCBIXCg9wYXJhbWV0ZXJzX2pzb24YBCABKAwSPAoIbWV0YWRhdGEYBSADKAsyKi5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbFNwZWMuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEq8wUKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASGwoXRVJST1JfQ09ERV9QWVRIT05fRVJST1IQARIgChxFUlJPUl9DT0RFX0lOVkFMSURfUEFSQU1FVEVSEAISGwoXRVJST1JfQ09ERV9VTktOT1dOX1RPT0wQAxIWChJFUlJPUl9DT0RFX1RJTUVPVVQQBBIeChpFUlJPUl9DT0RFX1RSQU5TUE9SVF9FUlJPUhAFEh4KGkVSUk9SX0NPREVfVU5BVVRIRU5USUNBVEVEEAYSIAocRVJST1JfQ09ERV9TRVNTSU9OX05PVF9GT1VORBAHEiUKIUVSUk9SX0NPREVfU0VTU0lPTl9RVU9UQV9FWENFRURFRBAIEisKJ0VSUk9SX0NPREVfU0VTU0lPTl9FTlRSWV9RVU9UQV9FWENFRURFRBAJEioKJkVSUk9SX0NPREVfR0xPQkFMX0VOVFJZX1FVT1RBX0VYQ0VFREVEEAoSHgoaRVJST1JfQ09ERV9IT1NUX1RPT0xfRVJST1IQCxInCiNFUlJPUl9DT0RFX1RPT0xfUkVHSVNUUkFUSU9OX0ZBSUxFRBAMEhcKE0VSUk9SX0NPREVfSU5URVJOQUwQDRImCiJFUlJPUl9DT0RFX0hPU1RfQlJJREdFX1VOQVZBSUxBQkxFEA4SHAoYRVJST1JfQ09ERV9RVUVVRV9USU1FT1VUEA8SHQoZRVJST1JfQ09ERV9QT09MX1NBVFVSQVRFRBAQEhYKEkVSUk9SX0NPREVfQUJPUlRFRBAREhoKFkVSUk9SX0NPREVfV09SS0VSX0VYSVQQEhIaChZFUlJPUl9DT0RFX1dPUktFUl9CVVNZEBMSIgoeRVJST1JfQ09ERV9XT1JLRVJfVU5SRVNQT05TSVZFEBQSGgoWRVJST1JfQ09ERV9QT09MX0NMT1NFRBAVEh0KGUVSUk9SX0NPREVfU1RBUlRVUF9GQUlMRUQQFmIGcHJvdG8z");
 
 /**
  * One call of a tool, on a worker (WorkerService) or on the host (HostService).
@@ -100,11 +100,9 @@ export const ToolValueSchema: GenMessage<ToolValue> = /*@__PURE__*/
  */
 export type ToolError = Message<"snakepit.bridge.v1.ToolError"> & {
   /**
-   * A snakepit error code: python_error, invalid_parameter, unknown_tool, ...
-   *
-   * @generated from field: string code = 1;
+   * @generated from field: snakepit.bridge.v1.ErrorCode code = 6;
    */
-  code: string;
+  code: ErrorCode;
 
   /**
    * @generated from field: string message = 2;
@@ -178,4 +176,155 @@ export type ToolSpec = Message<"snakepit.bridge.v1.ToolSpec"> & {
  */
 export const ToolSpecSchema: GenMessage<ToolSpec> = /*@__PURE__*/
   messageDesc(file_snakepit_bridge_v1_common, 3);
+
+/**
+ * Every snakepit error code, for both languages. Where a code travels as text (TypeScript's
+ * `SnakepitError.code`, Python's `SnakepitBridgeError.code`, the host bridge's trailer
+ * `snakepit-error-code`, a ToolError's details) it is the value's name without `ERROR_CODE_`, in
+ * lower case: ERROR_CODE_INVALID_PARAMETER is "invalid_parameter". PROTOCOL.md says who sends each.
+ *
+ * @generated from enum snakepit.bridge.v1.ErrorCode
+ */
+export enum ErrorCode {
+  /**
+   * @generated from enum value: ERROR_CODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A tool raised: the ToolError carries python_type and traceback.
+   *
+   * @generated from enum value: ERROR_CODE_PYTHON_ERROR = 1;
+   */
+  PYTHON_ERROR = 1,
+
+  /**
+   * An argument or request field was refused before the tool ran; details name the key.
+   *
+   * @generated from enum value: ERROR_CODE_INVALID_PARAMETER = 2;
+   */
+  INVALID_PARAMETER = 2,
+
+  /**
+   * No tool of that name; details list the available ones.
+   *
+   * @generated from enum value: ERROR_CODE_UNKNOWN_TOOL = 3;
+   */
+  UNKNOWN_TOOL = 3,
+
+  /**
+   * The call outlived its deadline.
+   *
+   * @generated from enum value: ERROR_CODE_TIMEOUT = 4;
+   */
+  TIMEOUT = 4,
+
+  /**
+   * The message could not travel (e.g. a result above the message limit).
+   *
+   * @generated from enum value: ERROR_CODE_TRANSPORT_ERROR = 5;
+   */
+  TRANSPORT_ERROR = 5,
+
+  /**
+   * A missing or wrong bearer token.
+   *
+   * @generated from enum value: ERROR_CODE_UNAUTHENTICATED = 6;
+   */
+  UNAUTHENTICATED = 6,
+
+  /**
+   * @generated from enum value: ERROR_CODE_SESSION_NOT_FOUND = 7;
+   */
+  SESSION_NOT_FOUND = 7,
+
+  /**
+   * @generated from enum value: ERROR_CODE_SESSION_QUOTA_EXCEEDED = 8;
+   */
+  SESSION_QUOTA_EXCEEDED = 8,
+
+  /**
+   * @generated from enum value: ERROR_CODE_SESSION_ENTRY_QUOTA_EXCEEDED = 9;
+   */
+  SESSION_ENTRY_QUOTA_EXCEEDED = 9,
+
+  /**
+   * @generated from enum value: ERROR_CODE_GLOBAL_ENTRY_QUOTA_EXCEEDED = 10;
+   */
+  GLOBAL_ENTRY_QUOTA_EXCEEDED = 10,
+
+  /**
+   * A host tool ran and threw.
+   *
+   * @generated from enum value: ERROR_CODE_HOST_TOOL_ERROR = 11;
+   */
+  HOST_TOOL_ERROR = 11,
+
+  /**
+   * @generated from enum value: ERROR_CODE_TOOL_REGISTRATION_FAILED = 12;
+   */
+  TOOL_REGISTRATION_FAILED = 12,
+
+  /**
+   * A bug or an unexpected failure on the side that reports it.
+   *
+   * @generated from enum value: ERROR_CODE_INTERNAL = 13;
+   */
+  INTERNAL = 13,
+
+  /**
+   * Worker side only: the worker has no host bridge, or could not reach it.
+   *
+   * @generated from enum value: ERROR_CODE_HOST_BRIDGE_UNAVAILABLE = 14;
+   */
+  HOST_BRIDGE_UNAVAILABLE = 14,
+
+  /**
+   * Node side only (the pool), never sent by a worker:
+   *
+   * @generated from enum value: ERROR_CODE_QUEUE_TIMEOUT = 15;
+   */
+  QUEUE_TIMEOUT = 15,
+
+  /**
+   * @generated from enum value: ERROR_CODE_POOL_SATURATED = 16;
+   */
+  POOL_SATURATED = 16,
+
+  /**
+   * @generated from enum value: ERROR_CODE_ABORTED = 17;
+   */
+  ABORTED = 17,
+
+  /**
+   * @generated from enum value: ERROR_CODE_WORKER_EXIT = 18;
+   */
+  WORKER_EXIT = 18,
+
+  /**
+   * @generated from enum value: ERROR_CODE_WORKER_BUSY = 19;
+   */
+  WORKER_BUSY = 19,
+
+  /**
+   * @generated from enum value: ERROR_CODE_WORKER_UNRESPONSIVE = 20;
+   */
+  WORKER_UNRESPONSIVE = 20,
+
+  /**
+   * @generated from enum value: ERROR_CODE_POOL_CLOSED = 21;
+   */
+  POOL_CLOSED = 21,
+
+  /**
+   * @generated from enum value: ERROR_CODE_STARTUP_FAILED = 22;
+   */
+  STARTUP_FAILED = 22,
+}
+
+/**
+ * Describes the enum snakepit.bridge.v1.ErrorCode.
+ */
+export const ErrorCodeSchema: GenEnum<ErrorCode> = /*@__PURE__*/
+  enumDesc(file_snakepit_bridge_v1_common, 0);
 

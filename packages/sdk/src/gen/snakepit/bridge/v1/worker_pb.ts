@@ -304,7 +304,7 @@ export type ChannelCall = Message<"snakepit.bridge.v1.ChannelCall"> & {
   timeoutMs: number;
 
   /**
-   * The call's headers: snakepit-correlation-id, traceparent, tracestate.
+   * The call's headers: x-snakepit-correlation-id, traceparent, tracestate.
    *
    * @generated from field: map<string, string> headers = 3;
    */
