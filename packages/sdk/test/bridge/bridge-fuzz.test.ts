@@ -10,6 +10,8 @@ import { errorCodeTrailer } from '../../src/bridge/error-translation.js';
 import { invalidUtf8Sequences } from '../../src/testing/invalid-utf8.js';
 import { seededRandom } from '../../src/testing/seeded-random.js';
 import { startBridgeFixture, utf8, type BridgeFixture } from './bridge-fixture.js';
+import type { ErrorCode } from '../../src/gen/snakepit/bridge/v1/common_pb.js';
+import { errorCodeName } from '../../src/wire/error-code.js';
 
 const random = seededRandom(0x5eed);
 
@@ -170,8 +172,8 @@ function buildCases(): FuzzCase[] {
 /** The snakepit code a call answered with: from the trailer, the in-band error, or "ok". */
 async function outcome(call: Promise<unknown>): Promise<string> {
   try {
-    const response = (await call) as { error?: { code: string } };
-    return response.error?.code ?? 'ok';
+    const response = (await call) as { error?: { code: ErrorCode } };
+    return response.error === undefined ? 'ok' : (errorCodeName(response.error.code) ?? `unspecified ${response.error.code}`);
   } catch (error) {
     const connectError = ConnectError.from(error);
     return connectError.metadata.get(errorCodeTrailer) ?? `untyped ${connectError.code}: ${connectError.message}`;

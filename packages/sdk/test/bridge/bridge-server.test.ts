@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HostToolContext } from '../../src/tools/host-tool-registry.js';
 import { callFailure, fromUtf8, startBridgeFixture, utf8, type BridgeFixture } from './bridge-fixture.js';
 import { startBridgeServer } from '../../src/bridge/bridge-server.js';
+import { ErrorCode } from '../../src/gen/snakepit/bridge/v1/common_pb.js';
+import { errorCodeName } from '../../src/wire/error-code.js';
 
 const fixtures: BridgeFixture[] = [];
 async function fixture(options: Parameters<typeof startBridgeFixture>[0] = {}): Promise<BridgeFixture> {
@@ -229,7 +231,7 @@ describe('host bridge: tools', () => {
     tools.register('b', () => null);
     tools.register('a', () => null);
     const response = await client.executeHostTool({ call: { toolName: 'nope' } }, auth);
-    expect(response.error?.code).toBe('unknown_tool');
+    expect(response.error && errorCodeName(response.error.code)).toBe('unknown_tool');
     expect(JSON.parse(fromUtf8(response.error!.detailsJson))).toEqual({ tool: 'nope', available: ['a', 'b'] });
   });
 
@@ -240,9 +242,9 @@ describe('host bridge: tools', () => {
     });
     tools.register('bigint', () => ({ big: 1n }));
     const response = await client.executeHostTool({ call: { toolName: 'boom' } }, auth);
-    expect(response.error).toMatchObject({ code: 'host_tool_error', message: 'bad input: expected a number' });
+    expect(response.error).toMatchObject({ code: ErrorCode.HOST_TOOL_ERROR, message: 'bad input: expected a number' });
     const unsendable = await client.executeHostTool({ call: { toolName: 'bigint' } }, auth);
-    expect(unsendable.error?.code).toBe('host_tool_error');
+    expect(unsendable.error && errorCodeName(unsendable.error.code)).toBe('host_tool_error');
     expect(unsendable.error?.message).toMatch(/result\.big/);
   });
 
