@@ -1,4 +1,11 @@
-export { pythonAdapter, createPythonServerAdapter, processMode, missingGrpcHint, threadLimitVariables } from './python-adapter.js';
+export { pythonAdapter, createPythonServerAdapter, processMode, threadLimitVariables } from './python-adapter.js';
 export type { PythonAdapterSettings, PythonServerMode } from './python-adapter.js';
-export { choosePythonInterpreter, type InterpreterChoice } from './python-interpreter.js';
+export { validatePythonAdapterSettings } from './python-adapter-settings.js';
+export {
+  findPythonInterpreter,
+  type InterpreterChoice,
+  type InterpreterSearch,
+  type InterpreterSource,
+  type ProjectRoot,
+} from './python-interpreter.js';
 export { pythonPackageRoot } from './python-package-path.js';

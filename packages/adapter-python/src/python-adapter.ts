@@ -1,24 +1,30 @@
 /**
  * `pythonAdapter()`: workers are `python -m snakepit_bridge.server` processes, one asyncio gRPC
  * server each. Everything generic (spawn, readiness, gRPC client, stop) comes from the sdk's
- * gRPC process helper; this file only knows how to start Python.
+ * gRPC process helper; this file only knows how to start Python and how to explain a start that
+ * failed.
  */
 import path from 'node:path';
-import type { AdapterV1, WorkerStartContext } from '@snakepit/sdk/adapter';
-import { createGrpcProcessAdapter } from '@snakepit/sdk/adapter';
-import { choosePythonInterpreter } from './python-interpreter.js';
+import type { AdapterV1, AdapterWorkerV1, WorkerStartContext } from '@snakepit/sdk/adapter';
+import { createGrpcProcessAdapter, errors, SnakepitError } from '@snakepit/sdk/adapter';
+import { validatePythonAdapterSettings } from './python-adapter-settings.js';
+import { findPythonInterpreter, type InterpreterChoice } from './python-interpreter.js';
 import { pythonPackageRoot } from './python-package-path.js';
+import { missingGrpcHint, missingInterpreterHint } from './python-setup-advice.js';
 
 export interface PythonAdapterSettings {
   /** The adapter class, as "package.module.ClassName". */
   adapter: string;
-  /** Python interpreter. Default: SNAKEPIT_PYTHON, the active virtualenv, ./.venv, then python3. */
+  /**
+   * Python interpreter. Default: the search of `findPythonInterpreter` — SNAKEPIT_PYTHON, the
+   * active virtualenv, a `.venv` in `cwd` or a folder above it up to the project root, then python3.
+   */
   python?: string;
   /** Extra folders put on PYTHONPATH (before the shipped bridge package). Default: none. */
   pythonPath?: string[];
   /** Extra environment variables for the workers. Default: none (the parent's environment is inherited). */
-  env?: Record<string, string>;
-  /** Working folder of the workers. Default: process.cwd(). */
+  env?: Record<string, string | undefined>;
+  /** Working folder of the workers, and where the `.venv` search starts. Default: process.cwd(). */
   cwd?: string;
   /** Log level of the Python side. Default: "info". */
   logLevel?: 'debug' | 'info' | 'warning' | 'error';
@@ -33,10 +39,15 @@ export interface PythonAdapterSettings {
   channelMaxRequestBytes?: number;
 }
 
-/** What the threaded adapter changes in the same process: its name and server arguments. */
+/** What a variant of the adapter (threaded mode) changes in the same process. */
 export interface PythonServerMode {
   name: string;
   serverArgs: string[];
+  /**
+   * Rewrites a startup failure the variant knows better how to explain; returns undefined to keep
+   * it. Default: none.
+   */
+  explainStartupFailure?(error: SnakepitError, settings: PythonAdapterSettings): SnakepitError | undefined;
 }
 
 export const processMode: PythonServerMode = {
@@ -64,19 +75,37 @@ function threadLimits(environment: NodeJS.ProcessEnv): Record<string, string> {
   return limits;
 }
 
-export const missingGrpcHint =
-  'Install the Python dependencies into that interpreter: `python -m pip install grpcio protobuf` ' +
-  '(or set SNAKEPIT_PYTHON / the `python` option to an interpreter that has them).';
+/** The worker could not import the gRPC runtime (grpcio, or protobuf through the generated code). */
+const missingGrpcPattern = /No module named '(?:grpc|google)[.'"]|cannot import name .* from 'google\.protobuf|needs grpcio and protobuf/;
+
+/** Places `hint` right after the first line of a startup error, before any quoted stderr. */
+function withHint(error: SnakepitError, hint: string): SnakepitError {
+  const [first, ...rest] = error.message.split('\n');
+  const message = [`${first} ${hint}`, ...rest].join('\n');
+  return errors.startupFailed(message, {
+    cause: error,
+    details: { ...error.details, hint },
+    ...(error.pythonType !== undefined ? { pythonType: error.pythonType } : {}),
+    ...(error.pythonTraceback !== undefined ? { pythonTraceback: error.pythonTraceback } : {}),
+  });
+}
+
+function explainFailure(error: unknown, interpreter: InterpreterChoice, settings: PythonAdapterSettings, mode: PythonServerMode): unknown {
+  if (!SnakepitError.hasCode(error, 'startup_failed')) return error;
+  const explained = mode.explainStartupFailure?.(error, settings);
+  if (explained !== undefined) return explained;
+  const stderr = typeof error.details.stderr === 'string' ? error.details.stderr : '';
+  if (missingGrpcPattern.test(error.message) || missingGrpcPattern.test(stderr)) return withHint(error, missingGrpcHint(interpreter));
+  return error;
+}
 
 export function createPythonServerAdapter(settings: PythonAdapterSettings, mode: PythonServerMode): AdapterV1 {
-  if (typeof settings.adapter !== 'string' || !/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/.test(settings.adapter)) {
-    throw new TypeError(`pythonAdapter: "adapter" must be "package.module.ClassName", got ${JSON.stringify(settings.adapter)}`);
-  }
-  const cwd = settings.cwd ?? process.cwd();
-  const interpreter = choosePythonInterpreter(settings.python, cwd);
-  return createGrpcProcessAdapter({
+  validatePythonAdapterSettings(settings, 'pythonAdapter');
+  const cwd = path.resolve(settings.cwd ?? process.cwd());
+  const interpreter = findPythonInterpreter({ python: settings.python, cwd });
+  const processAdapter = createGrpcProcessAdapter({
     name: mode.name,
-    missingRuntimeHint: `Python interpreter "${interpreter.command}" (from ${interpreter.source}) was not found. ${missingGrpcHint}`,
+    missingRuntimeHint: missingInterpreterHint(interpreter),
     ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
     ...(settings.logLevel !== undefined ? { logLevel: settings.logLevel } : {}),
     ...(settings.channelMaxRequestBytes !== undefined ? { channelMaxRequestBytes: settings.channelMaxRequestBytes } : {}),
@@ -97,6 +126,17 @@ export function createPythonServerAdapter(settings: PythonAdapterSettings, mode:
       };
     },
   });
+  return {
+    specificationVersion: 'v1',
+    name: processAdapter.name,
+    async doStartWorker(context: WorkerStartContext): Promise<AdapterWorkerV1> {
+      try {
+        return await processAdapter.doStartWorker(context);
+      } catch (error) {
+        throw explainFailure(error, interpreter, settings, mode);
+      }
+    },
+  };
 }
 
 /** The process-mode Python adapter: one worker process runs one call at a time. */

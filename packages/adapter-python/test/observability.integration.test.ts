@@ -30,7 +30,8 @@ interface Observed {
 
 async function observedPool(options: Omit<PoolOptions, 'adapter' | 'logger'> = {}): Promise<Observed> {
   const logger = createMemoryLogger({ level: 'debug' });
-  const pool = createPool({ adapter: showcaseAdapter({ logLevel: 'debug' }), size: 1, logger, ...options });
+  // Worker output goes to the logger too, so every line can be checked for secrets.
+  const pool = createPool({ adapter: showcaseAdapter({ logLevel: 'debug' }), size: 1, logger, workerOutput: 'logger', ...options });
   pools.push(pool);
   const events: Observed['events'] = [];
   for (const name of poolEventNames) pool.on(name, (payload) => void events.push({ name, payload }));

@@ -57,7 +57,20 @@ export interface PoolOptions {
   sessions?: MemorySessionStoreOptions;
   /** Serve the host bridge (session state and host tools for Python). Default true. */
   hostBridge?: boolean;
+  /**
+   * Where the lines workers print to stdout and stderr (Python's `print()`, warnings, a native
+   * library's chatter) go: `'stderr'` writes them to this process's stderr, scrubbed and prefixed
+   * with `[snakepit <workerId>]`; `'logger'` logs them through `logger` (stdout at info, stderr at
+   * warn); `'ignore'` drops them. Records of Python's `logging` always go to `logger`.
+   * Default `'stderr'`.
+   */
+  workerOutput?: WorkerOutput;
 }
+
+/** See `PoolOptions.workerOutput`. */
+export type WorkerOutput = 'stderr' | 'logger' | 'ignore';
+
+export const workerOutputs: readonly WorkerOutput[] = ['stderr', 'logger', 'ignore'];
 
 export interface ResolvedPoolOptions {
   adapter: AdapterV1;
@@ -80,6 +93,7 @@ export interface ResolvedPoolOptions {
   sessionStore: SessionStore | undefined;
   sessions: MemorySessionStoreOptions | undefined;
   hostBridge: boolean;
+  workerOutput: WorkerOutput;
 }
 
 /** setTimeout fires at once beyond this, so no finite duration may exceed it. */
@@ -118,6 +132,7 @@ const knownOptions = new Set<string>([
   'sessionStore',
   'sessions',
   'hostBridge',
+  'workerOutput',
 ]);
 
 interface NumberRule {
@@ -200,6 +215,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.sessionStore !== undefined && (typeof options.sessionStore !== 'object' || typeof options.sessionStore?.create !== 'function')) {
     throw errors.invalidParameter('sessionStore', 'must implement the SessionStore interface');
   }
+  if (options.workerOutput !== undefined && !(workerOutputs as readonly unknown[]).includes(options.workerOutput)) {
+    throw errors.invalidParameter('workerOutput', `must be one of ${workerOutputs.map((output) => `'${output}'`).join(', ')}`);
+  }
   if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) {
     throw errors.invalidParameter('dataDir', 'must be a non-empty path');
   }
@@ -251,6 +269,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     sessionStore: options.sessionStore,
     sessions: options.sessions,
     hostBridge: options.hostBridge ?? true,
+    workerOutput: options.workerOutput ?? 'stderr',
   };
 }
 

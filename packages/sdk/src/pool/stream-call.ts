@@ -18,6 +18,13 @@ interface PendingNext {
 
 const done: IteratorResult<Chunk> = { done: true, value: undefined };
 
+/**
+ * How long the end of a stream (the last `next()`, or `return()` after `break`) waits for the
+ * adapter's iterator to finish and the worker to be released. Normally a few milliseconds; the bound
+ * only matters for an adapter whose iterator never finishes, which must not hang its consumer.
+ */
+const releaseWaitMs = 1_000;
+
 export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk> {
   private inner: AsyncIterator<Chunk> | undefined;
   private innerNext: Promise<unknown> | undefined;
@@ -29,6 +36,8 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
   private finished = false;
   private closing = false;
   private released = false;
+  /** Ends of the stream waiting for the worker's release (see `afterRelease`). */
+  private releaseWaiters: Array<() => void> = [];
   private previousNext: Promise<unknown> = Promise.resolve();
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Chunk> {
@@ -51,7 +60,7 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
       this.finished = true;
       return Promise.reject(error);
     }
-    if (this.finished || this.state === 'settled') return Promise.resolve(done);
+    if (this.finished || this.state === 'settled') return this.afterRelease(done);
     const result = new Promise<IteratorResult<Chunk>>((resolve, reject) => {
       this.pending = { resolve, reject };
     });
@@ -66,12 +75,12 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
 
   return(value?: unknown): Promise<IteratorResult<Chunk>> {
     this.stopByConsumer();
-    return Promise.resolve({ done: true, value } as IteratorResult<Chunk>);
+    return this.afterRelease({ done: true, value } as IteratorResult<Chunk>);
   }
 
   throw(error?: unknown): Promise<IteratorResult<Chunk>> {
     this.stopByConsumer();
-    return Promise.reject(error);
+    return this.afterRelease(undefined).then(() => Promise.reject(error));
   }
 
   protected run(worker: AdapterWorkerV1, context: CallContext, slot: WorkerSlot): void {
@@ -195,6 +204,27 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
     if (this.released || this.slot === undefined) return;
     this.released = true;
     this.host.scheduler.release(this.slot, this, error);
+    for (const wake of this.releaseWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Resolves with `result` once the worker is released, so that when a consumer sees its stream
+   * end the pool agrees: `stats()` right after the loop shows the worker idle, not `busy: 1` with
+   * `inFlight: 0` while the adapter's iterator winds down.
+   */
+  private afterRelease<T>(result: T): Promise<T> {
+    if (this.released || this.slot === undefined) return Promise.resolve(result);
+    return new Promise<T>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(result);
+      };
+      const timer = setTimeout(() => {
+        this.releaseWaiters = this.releaseWaiters.filter((waiter) => waiter !== wake);
+        resolve(result);
+      }, releaseWaitMs);
+      this.releaseWaiters.push(wake);
+    });
   }
 }
 

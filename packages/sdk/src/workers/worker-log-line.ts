@@ -1,7 +1,8 @@
 /**
  * Turns one line a worker wrote into a log record; structured lines carry level, correlation id and
  * trace id. Raw lines are what user code printed: stderr is read as a warning, stdout as info.
- * Scrubbing happens where the record is logged (and only when it is), not here.
+ * Scrubbing happens where the record is logged (and only when it is), not here. A line longer than
+ * the line reader's limit arrives in pieces; each piece is a record with `fields.linePart` (1, 2...).
  */
 import type { WorkerLogRecord } from '../adapter/v1/adapter.js';
 
@@ -16,7 +17,16 @@ const levels: Record<string, WorkerLogRecord['level']> = {
   critical: 'fatal',
 };
 
-export function parseWorkerLogLine(workerId: string, source: 'stdout' | 'stderr', line: string): WorkerLogRecord {
+export function parseWorkerLogLine(
+  workerId: string,
+  source: 'stdout' | 'stderr',
+  line: string,
+  part?: number,
+): WorkerLogRecord {
+  if (part !== undefined) {
+    // A piece of a longer line is never a whole structured record.
+    return { workerId, source, level: source === 'stderr' ? 'warn' : 'info', message: line, fields: { linePart: part } };
+  }
   if (line.startsWith('{"snakepit":')) {
     try {
       const parsed = JSON.parse(line) as Record<string, unknown>;

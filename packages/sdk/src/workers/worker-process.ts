@@ -38,6 +38,8 @@ export interface WorkerProcessOptions {
 }
 
 const stderrTailLines = 30;
+/** A startup error quotes the tail; a megabyte line printed by user code must not become its message. */
+const stderrTailLineChars = 4096;
 
 /**
  * Startup errors quote what the worker printed and raised, and they reach logs and error trackers:
@@ -64,11 +66,13 @@ export class WorkerProcess {
         resolve(this.exitInfo);
       });
     });
-    readLines(child.stdout as Readable, (line) => this.log('stdout', line));
-    readLines(child.stderr as Readable, (line) => {
-      this.stderrTail.push(line);
+    readLines(child.stdout as Readable, (line, part) => this.log('stdout', line, part));
+    readLines(child.stderr as Readable, (line, part) => {
+      this.stderrTail.push(
+        line.length > stderrTailLineChars ? `${line.slice(0, stderrTailLineChars)}... [${line.length - stderrTailLineChars} more characters]` : line,
+      );
       if (this.stderrTail.length > stderrTailLines) this.stderrTail.shift();
-      this.log('stderr', line);
+      this.log('stderr', line, part);
     });
   }
 
@@ -124,9 +128,9 @@ export class WorkerProcess {
     return this.stderrTail.map(scrub).join('\n');
   }
 
-  private log(source: 'stdout' | 'stderr', line: string): void {
+  private log(source: 'stdout' | 'stderr', line: string, part: number | undefined): void {
     if (line.length === 0) return;
-    this.options.onLog(parseWorkerLogLine(this.options.workerId, source, line));
+    this.options.onLog(parseWorkerLogLine(this.options.workerId, source, line, part));
   }
 
   private awaitReady(): Promise<ReadyAnnouncement> {

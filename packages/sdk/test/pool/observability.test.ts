@@ -115,9 +115,9 @@ describe('correlation ids', () => {
 });
 
 describe('worker output', () => {
-  it('is scrubbed and logged with worker id, source, level and correlation id', async () => {
+  it("with workerOutput 'logger': scrubbed and logged with worker id, source, level and correlation id", async () => {
     const logger = createMemoryLogger();
-    const { pool, adapter } = testPool({ logger });
+    const { pool, adapter } = testPool({ logger, workerOutput: 'logger' });
     await pool.ready();
     const onLog = adapter.startContexts()[0]!.onLog;
     onLog(parseWorkerLogLine('w1', 'stderr', `{'password': '${secret}', 'token': '${token}'}`));
@@ -155,7 +155,7 @@ describe('worker output', () => {
 
   it('does no work for a level the logger drops', () => {
     const written: string[] = [];
-    const lines = new WorkerLogForwarder(createJsonLogger({ level: 'error', write: (line) => written.push(line) }));
+    const lines = new WorkerLogForwarder(createJsonLogger({ level: 'error', write: (line) => written.push(line) }), 'logger');
     const workerLogger = lines.forWorker('w1');
     let messageReads = 0;
     const record = {
@@ -173,8 +173,9 @@ describe('worker output', () => {
     expect(JSON.parse(written[0]!)).toMatchObject({ workerId: 'w1', source: 'stderr', msg: 'boom password=[REDACTED]' });
   });
 
-  it('is not even routed when the pool logs nothing', () => {
-    const lines = new WorkerLogForwarder(createJsonLogger({ level: 'silent' }));
-    expect(lines.enabled).toBe(false);
+  it("is not even routed when the pool logs nothing and output does not go to stderr", () => {
+    expect(new WorkerLogForwarder(createJsonLogger({ level: 'silent' }), 'logger').enabled).toBe(false);
+    expect(new WorkerLogForwarder(createJsonLogger({ level: 'silent' }), 'ignore').enabled).toBe(false);
+    expect(new WorkerLogForwarder(createJsonLogger({ level: 'silent' }), 'stderr').enabled).toBe(true);
   });
 });

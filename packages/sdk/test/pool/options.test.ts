@@ -37,6 +37,7 @@ describe('pool options', () => {
       heartbeat: { intervalMs: 2_000, timeoutMs: 10_000, maxMissed: 3 },
       shutdownTimeoutMs: 10_000,
       dataDir: path.join(os.tmpdir(), 'snakepit-ts'),
+      workerOutput: 'stderr',
     });
     expect(resolved.logger).toBe(silentLogger);
   });
@@ -69,6 +70,7 @@ describe('pool options', () => {
     [{ dataDir: '' }, 'dataDir'],
     [{ logger: console }, 'logger'],
     [{ maxQueueSize: 10 }, 'maxQueueSize'],
+    [{ workerOutput: 'console' }, 'workerOutput'],
   ])('refuses %o naming %s', (options, key) => {
     const error = refusal(options);
     expect(error.details.key).toBe(key);

@@ -1,0 +1,18 @@
+// Loads the installed packages with require(); see scenario.cjs.
+'use strict';
+const sdk = require('@snakepit/sdk');
+const adapterPython = require('@snakepit/adapter-python');
+const adapterThreaded = require('@snakepit/adapter-python-threaded');
+const redaction = require('@snakepit/redaction');
+const { createInMemoryAdapter } = require('@snakepit/sdk/testing');
+const { createGrpcProcessAdapter } = require('@snakepit/sdk/adapter');
+const sdkManifest = require('@snakepit/sdk/package.json');
+const { runScenario } = require('./scenario.cjs');
+
+if (typeof createInMemoryAdapter !== 'function' || typeof createGrpcProcessAdapter !== 'function') {
+  throw new Error('the @snakepit/sdk/testing or @snakepit/sdk/adapter subpath is missing its exports');
+}
+runScenario({ format: 'cjs', sdk, adapterPython, adapterThreaded, redaction, sdkManifest }).catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
