@@ -1,7 +1,23 @@
 /** `@snakepit/sdk`: run Python tools from Node.js in a pool of warm worker processes. */
 export { createPool, type CloseOptions, type Pool, type PoolStats } from './pool/pool.js';
-export type { PoolOptions, RestartBackoffOptions } from './pool/options.js';
-export type { PoolSession, PoolSessionState } from './session/pool-session.js';
+export type { PoolOptions, RestartBackoffOptions, WorkerOutput } from './pool/options.js';
+export type { PoolCore, TypedPoolCalls, UntypedPoolCalls } from './pool/pool-interface.js';
+export type {
+  PoolSession,
+  PoolSessionCore,
+  PoolSessionState,
+  TypedSessionCalls,
+  UntypedSessionCalls,
+} from './session/pool-session.js';
+export type {
+  ArgsThenOptions,
+  ChunkOf,
+  StreamingToolName,
+  ToolCatalog,
+  ToolTypes,
+  TypedExecute,
+  TypedExecuteStream,
+} from './pool/typed-tools.js';
 export {
   createMemorySessionStore,
   sessionStoreDefaults,

@@ -6,6 +6,7 @@ import type { CallOptions } from '../pool/call-options.js';
 import { streamForms, type ExecuteStream } from '../pool/iterator-or-callback.js';
 import type { ToolArguments } from '../wire/arguments.js';
 import type { Pool } from '../pool/pool.js';
+import type { ToolCatalog, TypedExecute, TypedExecuteStream } from '../pool/typed-tools.js';
 
 export interface PoolSessionState {
   get(key: string): Promise<JsonValue | undefined>;
@@ -13,10 +14,22 @@ export interface PoolSessionState {
   delete(key: string): Promise<boolean>;
 }
 
-export interface PoolSession {
-  readonly id: string;
+/** `pool.session(id)`: typed like its pool (see `Pool`). */
+export type PoolSession<Tools extends ToolCatalog | undefined = undefined> = PoolSessionCore &
+  ([Tools] extends [undefined] ? UntypedSessionCalls : TypedSessionCalls<NonNullable<Tools>>);
+
+export interface TypedSessionCalls<Tools extends ToolCatalog> {
+  readonly execute: TypedExecute<Tools>;
+  readonly executeStream: TypedExecuteStream<Tools>;
+}
+
+export interface UntypedSessionCalls {
   execute<T = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): Promise<T>;
   readonly executeStream: ExecuteStream;
+}
+
+export interface PoolSessionCore {
+  readonly id: string;
   /** The session's key/value state in the pool's store, shared with its Python calls. */
   readonly state: PoolSessionState;
   /** Creates the session if needed (idempotent); session calls do this by themselves. */
