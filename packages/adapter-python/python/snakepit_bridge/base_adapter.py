@@ -33,9 +33,11 @@ class BaseAdapter:
     """Base class for adapters. Subclasses need not call `super().__init__()`."""
 
     def get_tools(self) -> List[Dict[str, Any]]:
-        """Specs of this adapter's tools: name, description, supports_streaming, parameters, metadata.
+        """Specs of this adapter's tools: name, description, supports_streaming, parameters (the
+        tool's JSON Schema document, see tools/schema.py), metadata.
 
-        Adapters with legacy `execute_tool` tools may override this to describe them too.
+        Adapters with legacy `execute_tool` tools may override this to describe them too; an entry
+        whose `parameters` is not a mapping is described as untyped.
         """
         return [entry.spec() for entry in self._discovered_tools().values()]
 

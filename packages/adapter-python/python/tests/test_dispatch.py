@@ -50,13 +50,19 @@ def test_get_tools_specs():
     specs = {spec["name"]: spec for spec in SampleAdapter().get_tools()}
     assert specs["plain"]["description"] == "Adds b to a."  # bare @tool: docstring
     assert specs["renamed"]["description"] == "custom description"
-    assert specs["plain"]["parameters"] == [
-        {"name": "a", "required": True, "annotation": "int"},
-        {"name": "b", "required": False, "annotation": "int", "default": 2},
-    ]
-    # context is injected, not a parameter; **kwargs is marked variadic.
-    assert [p["name"] for p in specs["with_context"]["parameters"]] == ["value"]
-    assert specs["variadic"]["parameters"][1] == {"name": "rest", "required": False, "annotation": "Any", "variadic": True}
+    # parameters: the JSON Schema document of the arguments (tools/schema.py; test_tool_schema.py).
+    assert specs["plain"]["parameters"] == {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer", "default": 2}},
+        "required": ["a"],
+        "additionalProperties": False,
+        "x-snakepit": {"version": 1, "result": {"type": "integer"}},
+    }
+    # context is injected, not a parameter; **kwargs allows extra keys.
+    assert list(specs["with_context"]["parameters"]["properties"]) == ["value"]
+    assert list(specs["variadic"]["parameters"]["properties"]) == ["first"]
+    assert specs["variadic"]["parameters"]["additionalProperties"] is True
     assert specs["sync_gen"]["supports_streaming"] is True
     assert specs["async_gen"]["supports_streaming"] is True  # inferred from the async generator
     assert specs["plain"]["supports_streaming"] is False
@@ -65,7 +71,7 @@ def test_get_tools_specs():
 
 def test_describe_produces_tool_specs():
     protos = {spec.name: spec for spec in Dispatcher(SampleAdapter(), new_executor()).describe()}
-    assert json.loads(protos["plain"].parameters_json)[0]["name"] == "a"
+    assert list(json.loads(protos["plain"].parameters_json)["properties"]) == ["a", "b"]
     assert protos["sync_gen"].supports_streaming
 
 

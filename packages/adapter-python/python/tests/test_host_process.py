@@ -7,6 +7,7 @@ The fake host serves on this test's event loop, so the worker is started from a 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from typing import Any, Dict, Optional
@@ -39,6 +40,9 @@ def test_tools_are_registered_once_and_host_calls_work():
                 assert registered.worker_id == "w-host"
                 names = {spec.name for spec in registered.tools}
                 assert {"add", "call_host", "state_get", "stream_progress"} <= names
+                # Each tool's JSON Schema (tools/schema.py), as DescribeTools reports it.
+                progress = json.loads(next(spec for spec in registered.tools if spec.name == "stream_progress").parameters_json)
+                assert progress["x-snakepit"]["chunk"] == {"$ref": "#/$defs/Progress"}
                 host.sessions["s1"] = {}
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{worker.control['port']}") as channel:
                     stub = worker_pb2_grpc.WorkerServiceStub(channel)

@@ -198,7 +198,7 @@ def test_describe_tools_and_session_hooks():
         async with serving(SampleAdapter()) as (stub, _):
             described = await stub.DescribeTools(worker_pb2.DescribeToolsRequest(), metadata=AUTH)
             specs = {spec.name: spec for spec in described.tools}
-            assert json.loads(specs["plain"].parameters_json)[0] == {"name": "a", "required": True, "annotation": "int"}
+            assert json.loads(specs["plain"].parameters_json)["properties"]["a"] == {"type": "integer"}
             events.clear()
             await stub.BeginSession(worker_pb2.BeginSessionRequest(session_id="s1"), metadata=AUTH)
             await stub.EndSession(worker_pb2.EndSessionRequest(session_id="s1"), metadata=AUTH)

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import namedtuple
-from typing import Any, AsyncIterator, Dict, Iterator, List
+from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, TypedDict
 
 from ..base_adapter import BaseAdapter, tool
 from ..session_context import SessionContext
@@ -68,6 +68,47 @@ class Opaque:
         return f"Opaque(secret={self.secret!r})"
 
 
+# Result and chunk shapes: their names become the $defs (and TypeScript type) names in the tools'
+# schemas (tools/schema.py).
+class Pong(TypedDict):
+    pong: bool
+    pid: int
+
+
+class BytesInfo(TypedDict):
+    type: str
+    length: int
+    sha256: str
+
+
+class SessionInfo(TypedDict):
+    session_id: Optional[str]
+    correlation_id: Optional[str]
+    metadata: Dict[str, str]
+
+
+class Progress(TypedDict):
+    step: int
+    total: int
+    message: str
+    progress: float
+    is_final: bool
+
+
+class Tick(TypedDict):
+    tick: int
+
+
+class StreamState(TypedDict):
+    produced: int
+    closed: bool
+
+
+class CounterValue(TypedDict):
+    name: str
+    value: int
+
+
 def _count_cancelled(name: str) -> None:
     with _state_lock:
         cancelled[name] = cancelled.get(name, 0) + 1
@@ -77,7 +118,7 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
     # -- basics ----------------------------------------------------------------------------
 
     @tool(description="Liveness check: returns pong and the worker pid.")
-    def ping(self) -> Dict[str, Any]:
+    def ping(self) -> Pong:
         return {"pong": True, "pid": os.getpid()}
 
     @tool(description="Returns its keyword arguments unchanged.")
@@ -89,7 +130,7 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
         return data
 
     @tool(description="Type name, length and SHA-256 of the argument.")
-    def bytes_info(self, data: Any) -> Dict[str, Any]:
+    def bytes_info(self, data: Any) -> BytesInfo:
         raw = data if isinstance(data, (bytes, bytearray)) else str(data).encode("utf-8")
         return {"type": type(data).__name__, "length": len(data), "sha256": hashlib.sha256(raw).hexdigest()}
 
@@ -103,7 +144,7 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
         return "x" * size
 
     @tool(description="a + b")
-    def add(self, a: Any, b: Any) -> Any:
+    def add(self, a: float, b: float) -> float:
         return a + b
 
     @tool(description="This worker's process id.")
@@ -111,11 +152,11 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
         return os.getpid()
 
     @tool(description="The value of an environment variable, or null.")
-    def env(self, name: str) -> Any:
+    def env(self, name: str) -> Optional[str]:
         return os.environ.get(name)
 
     @tool(description="The call's session id, correlation id and metadata.")
-    def session_info(self, context: SessionContext) -> Dict[str, Any]:
+    def session_info(self, context: SessionContext) -> SessionInfo:
         return {
             "session_id": context.session_id,
             "correlation_id": context.correlation_id,
@@ -125,7 +166,7 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
     # -- streaming -------------------------------------------------------------------------
 
     @tool(description="Progress updates; the last one has is_final true.", supports_streaming=True)
-    async def stream_progress(self, steps: int = 5, delay_ms: int = 100) -> AsyncIterator[Dict[str, Any]]:
+    async def stream_progress(self, steps: int = 5, delay_ms: int = 100) -> AsyncIterator[Progress]:
         for step in range(1, steps + 1):
             await asyncio.sleep(delay_ms / 1000)
             yield {
@@ -148,7 +189,7 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
         raise RuntimeError("stream failed")
 
     @tool(description="Async generator of ticks; records production and closing.", supports_streaming=True)
-    async def stream_ticks(self, name: str = "ticks", delay_ms: int = 20, limit: int = 100000) -> AsyncIterator[Any]:
+    async def stream_ticks(self, name: str = "ticks", delay_ms: int = 20, limit: int = 100000) -> AsyncIterator[Tick]:
         produced[name] = 0
         closed[name] = False
         try:
@@ -160,7 +201,7 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
             closed[name] = True
 
     @tool(description="Sync generator of ticks; records production and closing.", supports_streaming=True)
-    def stream_ticks_sync(self, name: str = "ticks_sync", delay_ms: int = 20, limit: int = 100000) -> Iterator[Any]:
+    def stream_ticks_sync(self, name: str = "ticks_sync", delay_ms: int = 20, limit: int = 100000) -> Iterator[Tick]:
         produced[name] = 0
         closed[name] = False
         try:
@@ -172,7 +213,7 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
             closed[name] = True
 
     @tool(description="How many ticks a stream produced and whether its generator was closed.")
-    def stream_state(self, name: str) -> Dict[str, Any]:
+    def stream_state(self, name: str) -> StreamState:
         return {"produced": produced.get(name, 0), "closed": closed.get(name, False)}
 
     # -- failures --------------------------------------------------------------------------
@@ -235,13 +276,13 @@ class ShowcaseAdapter(HostBridgeTools, BaseAdapter):
         return {"wedged_s": seconds}
 
     @tool(description="Increments a per-worker counter and returns its new value.")
-    def counter(self, name: str = "default", increment: int = 1) -> Dict[str, Any]:
+    def counter(self, name: str = "default", increment: int = 1) -> CounterValue:
         with _state_lock:
             counters[name] = counters.get(name, 0) + increment
             return {"name": name, "value": counters[name]}
 
     @tool(description="A counter's current value.")
-    def counter_value(self, name: str = "default") -> Dict[str, Any]:
+    def counter_value(self, name: str = "default") -> CounterValue:
         return {"name": name, "value": counters.get(name, 0)}
 
     @tool(description="How many times the named tool was cancelled.")

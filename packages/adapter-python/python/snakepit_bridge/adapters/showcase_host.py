@@ -7,10 +7,15 @@ errors reach Node as python_error with python_type snakepit_bridge.host.errors.<
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TypedDict
 
 from ..session_context import SessionContext
 from ..tools.registry import tool
+
+
+class TraceInfo(TypedDict):
+    traceparent: Optional[str]
+    tracestate: Optional[str]
 
 
 class HostBridgeTools:
@@ -51,5 +56,5 @@ class HostBridgeTools:
         return await context.state.get_async(key)
 
     @tool(description="The call's trace context as received: traceparent and tracestate, or nulls.")
-    def trace_info(self, *, context: SessionContext) -> Dict[str, Optional[str]]:
+    def trace_info(self, *, context: SessionContext) -> TraceInfo:
         return {"traceparent": context.traceparent, "tracestate": context.tracestate}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from typing import Any, Dict
+from typing import TypedDict
 
 from ..base_adapter import ThreadSafeAdapter, tool
 from .showcase import ShowcaseAdapter
@@ -21,9 +21,16 @@ from .showcase import ShowcaseAdapter
 _MIB = 1024 * 1024
 
 
+class HashWork(TypedDict):
+    digest: str
+    elapsed_ms: float
+    bytes: int
+    thread: str
+
+
 class ThreadedShowcaseAdapter(ThreadSafeAdapter, ShowcaseAdapter):
     @tool(description="SHA-256 over a size_mb MiB buffer, rounds times (hashlib releases the GIL).", thread_safe=True)
-    def hash_work(self, size_mb: int = 8, rounds: int = 4) -> Dict[str, Any]:
+    def hash_work(self, size_mb: int = 8, rounds: int = 4) -> HashWork:
         if size_mb < 0 or rounds < 0:
             raise ValueError("size_mb and rounds must not be negative")
         buffer = bytes(size_mb * _MIB)  # per call: nothing shared between threads

@@ -20,6 +20,7 @@ from snakepit.bridge.v1 import common_pb2
 from ..session_context import SessionContext
 from .errors import ToolCallError, invalid_parameter, unknown_tool
 from .registry import CONTEXT_PARAMETER, ToolEntry, discover_tools
+from .schema import complete_document, encode_document
 from .thread_safety import ThreadSafetyMonitor, declares_thread_safe
 from .threads import run_in_thread
 
@@ -150,13 +151,18 @@ def _binding_error(entry: ToolEntry, kwargs: Mapping[str, Any], exc: TypeError) 
 
 
 def spec_to_proto(spec: Mapping[str, Any]) -> common_pb2.ToolSpec:
-    """A spec dict (as returned by `BaseAdapter.get_tools()`) as a `ToolSpec` message."""
-    parameters = spec.get("parameters")
+    """A spec dict (as returned by `BaseAdapter.get_tools()`) as a `ToolSpec` message.
+
+    `parameters_json` is always a JSON Schema document (tools/schema.py): a spec without a mapping
+    in `parameters` (legacy `execute_tool` tools, Snakepit's parameter lists) is described as
+    untyped.
+    """
+    streaming = bool(spec.get("supports_streaming", False))
     return common_pb2.ToolSpec(
         name=str(spec.get("name", "")),
         description=str(spec.get("description") or ""),
-        supports_streaming=bool(spec.get("supports_streaming", False)),
-        parameters_json=json.dumps(parameters if parameters is not None else [], default=str).encode("utf-8"),
+        supports_streaming=streaming,
+        parameters_json=encode_document(complete_document(spec.get("parameters"), streaming), streaming),
         metadata={str(k): str(v) for k, v in (spec.get("metadata") or {}).items()},
     )
 

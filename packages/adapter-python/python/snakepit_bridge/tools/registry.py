@@ -2,15 +2,19 @@
 
 Discovery happens once per worker: decorated methods are found on the adapter's class, bound to
 the one adapter instance, and their signatures are computed up front (inspect.signature is too
-slow for the per-call path).
+slow for the per-call path). A tool's JSON Schema (`schema.py`) is built when its spec is first
+asked for (DescribeTools, RegisterTools, `get_tools()`), not at discovery.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
-import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, TypeVar, Union, overload
+
+from .schema import tool_schema
 
 __all__ = ["tool", "ToolMeta", "ToolEntry", "discover_tools", "CONTEXT_PARAMETER"]
 
@@ -29,7 +33,8 @@ class ToolMeta:
     name: Optional[str] = None
     description: str = ""
     supports_streaming: bool = False
-    # Overrides the parameter description derived from the signature when given.
+    # Overrides the arguments schema derived from the signature when given: a mapping is used as
+    # the schema; anything else (Snakepit's parameter lists) describes the arguments as untyped.
     parameters: Optional[Any] = None
     # Snakepit compatibility: accepted and reported in the spec's metadata.
     required_variables: List[str] = field(default_factory=list)
@@ -85,6 +90,10 @@ def tool(
     return decorate
 
 
+# Guards the lazy computation of the tools' schemas (specs may be asked for from several threads).
+_SCHEMA_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class ToolEntry:
     """One discovered tool, bound to the adapter instance."""
@@ -96,9 +105,30 @@ class ToolEntry:
     signature: inspect.Signature
     takes_context: bool
     accepts_any_keyword: bool
-    parameters: Any
     metadata: Dict[str, str]
     thread_safe: bool = False
+    # `@tool(parameters=...)`, when given (see ToolMeta.parameters).
+    parameters_override: Optional[Any] = None
+    _schema: List[Dict[str, Any]] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    @property
+    def parameters(self) -> Dict[str, Any]:
+        """The tool's JSON Schema document (`ToolSpec.parameters_json`, see tools/schema.py),
+        built on first use."""
+        if not self._schema:
+            with _SCHEMA_LOCK:
+                if not self._schema:
+                    self._schema.append(
+                        tool_schema(
+                            self.function,
+                            self.signature,
+                            streaming=self.supports_streaming,
+                            injected=(CONTEXT_PARAMETER,),
+                            override=self.parameters_override,
+                            name=self.name,
+                        )
+                    )
+        return self._schema[0]
 
     def spec(self) -> Dict[str, Any]:
         """The JSON-able description returned by `BaseAdapter.get_tools()` and DescribeTools."""
@@ -106,57 +136,9 @@ class ToolEntry:
             "name": self.name,
             "description": self.description,
             "supports_streaming": self.supports_streaming,
-            "parameters": self.parameters,
+            "parameters": copy.deepcopy(self.parameters),
             "metadata": dict(self.metadata),
         }
-
-
-def _annotation_text(annotation: object) -> Optional[str]:
-    if annotation is inspect.Parameter.empty:
-        return None
-    if isinstance(annotation, str):  # `from __future__ import annotations`
-        return annotation
-    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
-
-
-def _json_default(value: object) -> object:
-    """A default value as JSON, or a private sentinel when it has no faithful JSON form."""
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        return _NO_DEFAULT
-    return value
-
-
-_NO_DEFAULT = object()
-
-
-def describe_parameters(signature: inspect.Signature) -> List[Dict[str, Any]]:
-    """[{"name", "required", "annotation", "default"?, "variadic"?}] derived from a signature.
-
-    `context` (injected) and *args (cannot be passed by name) are left out; **kwargs appears once
-    with "variadic": true.
-    """
-    described: List[Dict[str, Any]] = []
-    for parameter in signature.parameters.values():
-        if parameter.name == CONTEXT_PARAMETER or parameter.kind is inspect.Parameter.VAR_POSITIONAL:
-            continue
-        entry: Dict[str, Any] = {
-            "name": parameter.name,
-            "required": parameter.default is inspect.Parameter.empty
-            and parameter.kind is not inspect.Parameter.VAR_KEYWORD,
-            "annotation": _annotation_text(parameter.annotation),
-        }
-        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
-            entry["variadic"] = True
-        elif parameter.default is not inspect.Parameter.empty:
-            default = _json_default(parameter.default)
-            if default is not _NO_DEFAULT:
-                entry["default"] = default
-        described.append(entry)
-    return described
 
 
 def _tool_meta(attribute: object) -> Optional[ToolMeta]:
@@ -198,8 +180,8 @@ def discover_tools(adapter: object) -> Dict[str, ToolEntry]:
             accepts_any_keyword=any(
                 p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()
             ),
-            parameters=meta.parameters if meta.parameters is not None else describe_parameters(signature),
             metadata=metadata,
             thread_safe=thread_safe,
+            parameters_override=meta.parameters,
         )
     return entries
