@@ -1,6 +1,7 @@
 /** `@snakepit/sdk`: run Python tools from Node.js in a pool of warm worker processes. */
 export { createPool, type CloseOptions, type Pool, type PoolStats } from './pool/pool.js';
 export type { PoolOptions, RestartBackoffOptions, WorkerOutput } from './pool/options.js';
+export type { ArgumentSchemas, JsonSchema } from './pool/argument-validation.js';
 export type { PoolCore, TypedPoolCalls, UntypedPoolCalls } from './pool/pool-interface.js';
 export type {
   PoolSession,

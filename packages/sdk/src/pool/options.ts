@@ -9,6 +9,7 @@ import { errors } from '../errors.js';
 import { loggerFromEnvironment, type Logger } from '../observability/logging.js';
 import type { MemorySessionStoreOptions } from '../session/memory-session-store.js';
 import type { SessionStore } from '../session/session-store.js';
+import { validateArgumentSchemasOption, type ArgumentSchemas } from './argument-validation.js';
 import type { AffinityMode, CallOptions } from './call-options.js';
 
 export interface RestartBackoffOptions {
@@ -65,6 +66,13 @@ export interface PoolOptions {
    * Default `'stderr'`.
    */
   workerOutput?: WorkerOutput;
+  /**
+   * Checks each call's arguments against its tool's JSON Schema before sending, failing a call that
+   * does not match with `invalid_parameter` naming the key and the reason. Pass the `toolSchemas`
+   * that `npx snakepit types` writes (or any tool name → JSON Schema map); tools missing from it
+   * are not checked. Default: no check (the worker still refuses bad arguments itself).
+   */
+  argumentSchemas?: ArgumentSchemas;
 }
 
 /** See `PoolOptions.workerOutput`. */
@@ -94,6 +102,7 @@ export interface ResolvedPoolOptions {
   sessions: MemorySessionStoreOptions | undefined;
   hostBridge: boolean;
   workerOutput: WorkerOutput;
+  argumentSchemas: ArgumentSchemas | undefined;
 }
 
 /** setTimeout fires at once beyond this, so no finite duration may exceed it. */
@@ -133,6 +142,7 @@ const knownOptions = new Set<string>([
   'sessions',
   'hostBridge',
   'workerOutput',
+  'argumentSchemas',
 ]);
 
 interface NumberRule {
@@ -270,6 +280,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     sessions: options.sessions,
     hostBridge: options.hostBridge ?? true,
     workerOutput: options.workerOutput ?? 'stderr',
+    argumentSchemas: validateArgumentSchemasOption(options.argumentSchemas),
   };
 }
 

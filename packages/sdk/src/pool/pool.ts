@@ -23,6 +23,7 @@ import { StreamCall } from './stream-call.js';
 import { WorkerLogForwarder } from '../observability/worker-log-forwarder.js';
 import { WorkerSupervisor } from '../workers/worker-supervisor.js';
 import { HostSide } from '../bridge/host-side.js';
+import { checkArguments } from './argument-validation.js';
 import type { ToolCatalog } from './typed-tools.js';
 import { createPoolSession, type PoolSession } from '../session/pool-session.js';
 import type { SessionStore } from '../session/session-store.js';
@@ -226,6 +227,8 @@ class WorkerPool implements Pool {
    */
   private plan(tool: string, args: ToolArguments | undefined, options: CallOptions | undefined, defaultTimeoutMs: number): CallPlan {
     const resolved = resolveCallOptions(tool, options, { timeoutMs: defaultTimeoutMs, affinity: this.options.affinity });
+    const schemas = this.options.argumentSchemas;
+    if (schemas !== undefined) checkArguments(schemas, tool, args);
     const request: CallRequest = {
       tool,
       args: encodeArguments(args),
