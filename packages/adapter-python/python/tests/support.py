@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
+import logging
 import os
-from typing import Any, AsyncIterable, AsyncIterator, Dict, List, Optional, Sequence, Tuple
+from typing import Any, AsyncIterable, AsyncIterator, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from snakepit.bridge.v1 import common_pb2, worker_pb2
+from snakepit_bridge.observability.logging_setup import configure_logging
 from snakepit_bridge.tools.threads import ToolThreads
 from snakepit_bridge.worker.mode import PROCESS_MODE_HOLD_LOOP_SECONDS
 
@@ -162,3 +165,20 @@ def stream(stub: Any, call: common_pb2.ToolCall, metadata: Any = AUTH, **kwargs:
 async def chunks_of(messages: AsyncIterable[Any]) -> List[Any]:
     """The chunks of a stream's messages, in order (each message carries the chunks that were ready)."""
     return [chunk async for message in messages for chunk in message.chunks]
+
+
+@contextlib.contextmanager
+def captured_logging(level: str = "debug") -> Iterator[io.StringIO]:
+    """The worker's JSON log lines at `level`, in a stream; the root logger is restored afterwards."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging(level, stream)
+    try:
+        yield stream
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import contextvars
-import io
 import json
 import logging
 
 import pytest
 
-from snakepit_bridge.observability.logging_setup import configure_logging, correlation_id_var, level_name, parse_level
+from snakepit_bridge.observability.logging_setup import correlation_id_var, level_name, parse_level
+from support import captured_logging
 
 
 @pytest.fixture()
 def captured():
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    stream = io.StringIO()
-    configure_logging("debug", stream)
-    try:
+    with captured_logging() as stream:
         yield stream
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
 
 
 def lines(stream):
@@ -78,17 +68,7 @@ def test_level_filtering_and_parsing():
     assert parse_level("bogus") == logging.INFO
     assert level_name(logging.WARNING) == "warn"
     assert level_name(5) == "debug"
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    try:
-        configure_logging("warning", stream)
+    with captured_logging("warning") as stream:
         logging.getLogger("f").info("dropped")
         logging.getLogger("f").warning("kept")
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
     assert [entry["message"] for entry in lines(stream)] == ["kept"]

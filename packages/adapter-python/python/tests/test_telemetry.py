@@ -3,9 +3,7 @@ and what a worker's logs and output contain when calls fail."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import sys
 
 import grpc
@@ -16,9 +14,8 @@ from fake_host import fake_host
 from snakepit_bridge.error_codes import code_name
 from snakepit.bridge.v1 import worker_pb2_grpc
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
-from snakepit_bridge.observability.logging_setup import configure_logging
 from snakepit_bridge.observability.tracing import NO_TRACING, OpenTelemetryTracing, load_tracing, trace_id_of
-from support import AUTH, TOKEN, chunks_of, decode_value, execute, make_call, run, serving, stream
+from support import AUTH, TOKEN, chunks_of, decode_value, execute, make_call, run, serving, stream, captured_logging
 from worker_process import SHOWCASE, Worker
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -100,18 +97,8 @@ def test_host_calls_carry_the_tool_span_as_parent(monkeypatch):
 
 @pytest.fixture()
 def captured_logs():
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    stream_ = io.StringIO()
-    configure_logging("debug", stream_)
-    try:
-        yield stream_
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
+    with captured_logging() as stream:
+        yield stream
 
 
 def test_log_lines_of_a_traced_call_carry_the_trace_id(captured_logs):
