@@ -296,3 +296,14 @@ describe('close()', () => {
     await failure(pool.execute('ping'), 'pool_closed');
   });
 });
+
+describe('listWorkers', () => {
+  it('carries what each Python worker reported about itself', async () => {
+    const pool = showcasePool({ size: 1 });
+    await pool.ready();
+    const [worker] = pool.listWorkers();
+    expect(worker).toMatchObject({ state: 'ready', capacity: 1, info: { mode: 'process', capacity: 1 } });
+    expect(typeof worker!.info.free_threaded).toBe('boolean');
+    expect(worker!.info.python_version).toMatch(/^3\.\d+/);
+  });
+});

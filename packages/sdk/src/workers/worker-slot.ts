@@ -21,6 +21,11 @@ export interface WorkerInfo {
   startedAt: number;
   /** Sessions currently pinned to it. */
   sessions: number;
+  /**
+   * What the worker reported about itself once ready, as the adapter passes it on (for Python:
+   * `mode`, `python_version`, `free_threaded`, `grpcio_version`, ...); empty while it starts.
+   */
+  info: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -110,6 +115,7 @@ export class WorkerSlot {
       callsServed: this.callsServed,
       startedAt: this.startedAt,
       sessions: this.sessions.size,
+      info: this.worker?.info ?? {},
     };
   }
 }
