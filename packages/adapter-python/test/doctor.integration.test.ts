@@ -148,6 +148,10 @@ describe('snakepit doctor', () => {
         ].join('\n'),
       );
       fs.writeFileSync(path.join(project, 'python', 'my_tools', 'needs_numpyish.py'), 'import surely_not_installed_module\n');
+      fs.writeFileSync(
+        path.join(project, 'python', 'my_tools', 'broken.py'),
+        ['from snakepit_bridge import BaseAdapter', '', 'class Broken(BaseAdapter):', '    def initialize(self) -> None:', '        raise RuntimeError("no model file")', ''].join('\n'),
+      );
     });
 
     it('imports and starts the adapter found with --python-path', async () => {
@@ -163,6 +167,14 @@ describe('snakepit doctor', () => {
       expect(run.stdout).toContain('✗ adapter      Python cannot find my_tools (no --python-path was given)');
       expect(run.stdout).toContain('fix: npx snakepit doctor --adapter my_tools.adapter.MyAdapter --python-path ./python');
       expect(run.stdout).toMatch(/- worker +not checked/);
+    });
+
+    it('an adapter that imports but fails to start: the worker line fails (the doctor does not end early)', async () => {
+      const run = await doctor(['doctor', '--python', testPython, '--adapter', 'my_tools.broken.Broken', '--python-path', './python'], { cwd: project });
+      expect(run.stdout).toMatch(/✓ adapter +my_tools\.broken\.Broken imports/);
+      expect(run.stdout).toContain('✗ worker       my_tools.broken.Broken did not start: worker doctor failed to start: RuntimeError: no model file');
+      expect(run.stdout).toContain('1 check failed.');
+      expect(run.code).toBe(1);
     });
 
     it('a missing dependency of the adapter, and a class name that does not exist', async () => {

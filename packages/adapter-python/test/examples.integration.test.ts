@@ -57,10 +57,12 @@ const expectations: Record<string, RegExp[]> = {
 
 /** Examples that serve until stopped; tested below instead of run to completion. */
 const services = new Set(['http-sse']);
+/** TypeScript examples: compiled, then run; tested below. */
+const compiled = new Set(['typed-tools']);
 
 it('has a test for every example folder', () => {
   const folders = readdirSync(examplesFolder, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-  expect(folders.filter((folder) => !(folder in expectations) && !services.has(folder))).toEqual([]);
+  expect(folders.filter((folder) => !(folder in expectations) && !services.has(folder) && !compiled.has(folder))).toEqual([]);
 });
 
 for (const [folder, patterns] of Object.entries(expectations)) {
@@ -108,6 +110,40 @@ it('runs examples/your-python-tools on its own virtualenv (README steps, in a sc
     }
   }
 }, 120_000);
+
+it('examples/typed-tools: its generated src/tools.ts is current, main.ts type-checks (wrong calls included), and it runs', async () => {
+  const folder = path.join(examplesFolder, 'typed-tools');
+  const cli = path.join(root, 'packages', 'adapter-python', 'dist', 'cli.js');
+  const env = { ...process.env, SNAKEPIT_PYTHON: testPython, NO_COLOR: '1' };
+  // The command of the file's header (and of its package.json script), with --check: regenerates and compares.
+  const check = spawnSync(
+    process.execPath,
+    [cli, 'types', '--adapter', 'bookshop.adapter.BookshopAdapter', '--python-path', 'python', '--out', 'src/tools.ts', '--check'],
+    { cwd: folder, env, encoding: 'utf8' },
+  );
+  expect(check.stderr).toBe('');
+  expect(check.stdout).toContain('✓ src/tools.ts is up to date (5 tools of bookshop.adapter.BookshopAdapter)');
+  expect(check.status).toBe(0);
+
+  // tsc fails on any error, and on a @ts-expect-error line that is not one.
+  const compile = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', folder], { encoding: 'utf8' });
+  expect(compile.stdout + compile.stderr).toBe('');
+  expect(compile.status).toBe(0);
+
+  const { code, output } = await runExample(path.join(folder, 'dist', 'main.js'));
+  expectClean(output);
+  for (const pattern of [
+    /fiction with "the": The Left Hand of Darkness \(1969\), The Dispossessed \(1974\)/,
+    /cover bytes: 6/,
+    /^ {4}history: 1 book\(s\)$/m,
+    /tags: \{"book":"4","format":"paperback","mood":"calm"\}/,
+    /read page 2: The Left Hand of Darkness, page 2/,
+    /refused before Python: invalid_parameter: .*"limit": must be integer, got a string/,
+  ]) {
+    expect(output).toMatch(pattern);
+  }
+  expect(code).toBe(0);
+});
 
 interface ServerSentEvent {
   id: string;

@@ -10,9 +10,10 @@ import { describeOptions, parseOptions, UsageError, type OptionSpecs, type Parse
 import type { CliCommand } from './command.js';
 import { doctorCommand } from './doctor/doctor-command.js';
 import type { CliIo } from './output.js';
+import { typesCommand } from './types/types-command.js';
 
-/** Every subcommand; `types` joins `doctor` here. */
-const commands: CliCommand[] = [doctorCommand];
+/** Every subcommand. */
+const commands: CliCommand[] = [doctorCommand, typesCommand];
 
 function packageVersion(): string {
   // dist/cli.js (and src/cli/*.ts under tests) sit below the package root.

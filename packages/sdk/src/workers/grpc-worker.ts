@@ -10,10 +10,12 @@
  */
 import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
 import type { AdapterWorkerV1, CallContext, CallRequest, WorkerExitInfo } from '../adapter/v1/adapter.js';
+import { decodeToolSpecs } from '../bridge/request-decoding.js';
 import { errors, SnakepitError } from '../errors.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ToolCallSchema } from '../gen/snakepit/bridge/v1/common_pb.js';
 import { WorkerService, type ExecuteToolResponse } from '../gen/snakepit/bridge/v1/worker_pb.js';
+import type { WorkerToolSpec } from '../tools/worker-tool-catalog.js';
 import { toChunk } from '../wire/chunk.js';
 import type { Chunk } from '../wire/chunk.js';
 import { authorizationHeader, correlationHeader } from '../wire/headers.js';
@@ -181,6 +183,19 @@ export class GrpcWorker implements AdapterWorkerV1 {
     } catch (error) {
       throw errors.transport(`worker ${this.id} did not answer a ping within ${timeoutMs} ms`, error, { workerId: this.id });
     }
+  }
+
+  /** DescribeTools, its specs validated as RegisterTools' are (unique names, JSON parameters). */
+  async doDescribeTools(timeoutMs: number): Promise<WorkerToolSpec[]> {
+    let response;
+    try {
+      response = await this.client.describeTools({}, { timeoutMs, headers: { [authorizationHeader]: this.authorization } });
+    } catch (error) {
+      const connectError = ConnectError.from(error);
+      const why = connectError.code === Code.DeadlineExceeded ? `did not answer within ${timeoutMs} ms` : `failed: ${connectError.rawMessage}`;
+      throw errors.transport(`DescribeTools of worker ${this.id} ${why}`, error, { workerId: this.id, grpcCode: Code[connectError.code] });
+    }
+    return decodeToolSpecs(response.tools);
   }
 
   // Session notices run adapter hooks; a worker that never answers must not keep them pending.

@@ -152,6 +152,8 @@ export interface AdapterCheckInput {
   cwd: string;
   choice: InterpreterChoice;
   probe: EnvironmentProbe;
+  /** The command to suggest with `--python-path DIR` added. Default: the doctor's. */
+  rerunWithPythonPath?: (folder: string) => string;
 }
 
 export function adapterLine(input: AdapterCheckInput, result: ProbeResult<AdapterImportProbe>): CheckLine {
@@ -192,7 +194,7 @@ export function adapterLine(input: AdapterCheckInput, result: ProbeResult<Adapte
       fix:
         folder === undefined
           ? `add the folder that holds ${top}/ with --python-path DIR (the pythonPath option of pythonAdapter)`
-          : `npx snakepit doctor --adapter ${adapter} --python-path ${folder}   (and pythonAdapter({ pythonPath: ['${folder}'] }))`,
+          : `${input.rerunWithPythonPath?.(folder) ?? `npx snakepit doctor --adapter ${adapter} --python-path ${folder}`}   (and pythonAdapter({ pythonPath: ['${folder}'] }))`,
     };
   }
   if (answer.type === 'ModuleNotFoundError' && missing !== undefined) {

@@ -5,13 +5,11 @@
  * and ping. Exit code 1 when any line fails.
  */
 import path from 'node:path';
-import { findPythonInterpreter } from '../../python-interpreter.js';
-import { pythonRequirements } from '../../python-setup-advice.js';
 import { defineCommand } from '../command.js';
 import { paint } from '../output.js';
-import { adapterLine, interpreterLine, moduleLine, pythonVersionLine, type CheckLine } from './checks.js';
-import { probeAdapterImport, probeEnvironment, workerEnvironment } from './python-probe.js';
+import type { CheckLine } from './checks.js';
 import { formatLine, formatVerdict } from './report.js';
+import { checkSetup } from './setup-checks.js';
 import { builtInAdapter, workerLine } from './worker-check.js';
 
 const defaultStartupTimeoutMs = 30_000;
@@ -48,35 +46,11 @@ export const doctorCommand = defineCommand({
     const skip = (label: string, why: string) => report({ status: 'skip', label, summary: `not checked: ${why}` });
 
     io.out(`${paint(io, 'bold', 'snakepit doctor')}: the Python side of @snakepit/adapter-python, from ${cwd}\n\n`);
-    const choice = findPythonInterpreter({ python: options.python, cwd, env: io.env });
-    const env = workerEnvironment(io.env, pythonPath);
-    const environment = await probeEnvironment(choice.command, env, cwd);
-    report(interpreterLine(choice, environment));
-
-    if (!environment.ok) {
-      for (const label of ['python', 'grpcio', 'protobuf', 'adapter', 'worker']) skip(label, 'needs a working interpreter');
+    await checkSetup({ python: options.python, adapter, pythonPath, cwd, env: io.env }, report);
+    if (lines.some((line) => line.status === 'fail')) {
+      skip('worker', lines.some((line) => line.label === 'interpreter' && line.status === 'fail') ? 'needs a working interpreter' : 'fix the lines above first');
     } else {
-      const probe = environment.value;
-      report(pythonVersionLine(choice, probe));
-      report(moduleLine('grpcio', probe.grpcio, pythonRequirements.grpcio, choice, probe));
-      report(moduleLine('protobuf', probe.protobuf, pythonRequirements.protobuf, choice, probe));
-      const runtimeFailed = lines.some((line) => line.status === 'fail');
-      if (adapter === undefined) {
-        report({
-          status: 'note',
-          label: 'adapter',
-          summary: 'not checked: pass --adapter package.module.ClassName (and --python-path DIR for its folder) to check yours',
-        });
-      } else if (runtimeFailed) {
-        skip('adapter', 'fix the lines above first');
-      } else {
-        report(adapterLine({ adapter, pythonPath, cwd, choice, probe }, await probeAdapterImport(choice.command, adapter, env, cwd)));
-      }
-      if (lines.some((line) => line.status === 'fail')) {
-        skip('worker', 'fix the lines above first');
-      } else {
-        report(await workerLine({ adapter: adapter ?? builtInAdapter, python: options.python, pythonPath, cwd, startupTimeoutMs }));
-      }
+      report(await workerLine({ adapter: adapter ?? builtInAdapter, python: options.python, pythonPath, cwd, startupTimeoutMs }));
     }
     io.out(formatVerdict(lines, io));
     return lines.some((line) => line.status === 'fail') ? 1 : 0;

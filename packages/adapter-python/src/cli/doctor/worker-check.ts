@@ -21,30 +21,67 @@ export interface WorkerCheckInput {
 const pingTimeoutMs = 5_000;
 const shownErrorLines = 12;
 
-export async function workerLine(input: WorkerCheckInput): Promise<CheckLine> {
+/**
+ * Runs `work` with the event loop held open. A worker process is unref'd (it must never keep a
+ * pool's program alive), so when its start fails, waiting for its exit is all that is left to do:
+ * without this, a CLI whose only work that is would end there, with exit code 0 and no report.
+ */
+export async function keepingAlive<T>(work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 1 << 30);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Starts one worker the way a pool does; `signal` abandons the start. */
+export async function startWorker(input: WorkerCheckInput, workerId: string, signal: AbortSignal): Promise<AdapterWorkerV1> {
+  const adapter = createPythonServerAdapter(
+    {
+      adapter: input.adapter,
+      ...(input.python !== undefined ? { python: input.python } : {}),
+      pythonPath: input.pythonPath,
+      cwd: input.cwd,
+    },
+    processMode,
+  );
+  return adapter.doStartWorker({
+    workerId,
+    token: randomBytes(32).toString('hex'),
+    heartbeat: { intervalMs: 2_000, timeoutMs: 10_000, maxMissed: 3 },
+    signal,
+    startupTimeoutMs: input.startupTimeoutMs,
+    // What the worker prints is in the startup error when it matters.
+    onLog: () => {},
+  });
+}
+
+/** The line for a worker that did not start: the error's first line, its tail, and the fix. */
+export function workerFailureLine(adapter: string, error: unknown, again = 'run the doctor again'): CheckLine {
+  const message = error instanceof Error ? error.message : String(error);
+  const [first, ...rest] = message.split('\n');
+  const hint = SnakepitError.isInstance(error) && typeof error.details.hint === 'string' ? error.details.hint : undefined;
+  return {
+    status: 'fail',
+    label: 'worker',
+    summary: `${adapter} did not start: ${hint === undefined ? first : first!.replace(` ${hint}`, '')}`,
+    details: rest.slice(-shownErrorLines),
+    fix: hint ?? `the error above comes from the worker; fix what it names, then ${again}`,
+  };
+}
+
+export function workerLine(input: WorkerCheckInput): Promise<CheckLine> {
+  return keepingAlive(() => checkWorker(input));
+}
+
+async function checkWorker(input: WorkerCheckInput): Promise<CheckLine> {
   const label = 'worker';
   const abort = new AbortController();
   let worker: AdapterWorkerV1 | undefined;
   const startedAt = performance.now();
   try {
-    const adapter = createPythonServerAdapter(
-      {
-        adapter: input.adapter,
-        ...(input.python !== undefined ? { python: input.python } : {}),
-        pythonPath: input.pythonPath,
-        cwd: input.cwd,
-      },
-      processMode,
-    );
-    worker = await adapter.doStartWorker({
-      workerId: 'doctor',
-      token: randomBytes(32).toString('hex'),
-      heartbeat: { intervalMs: 2_000, timeoutMs: 10_000, maxMissed: 3 },
-      signal: abort.signal,
-      startupTimeoutMs: input.startupTimeoutMs,
-      // What the worker prints is in the startup error when it matters.
-      onLog: () => {},
-    });
+    worker = await startWorker(input, 'doctor', abort.signal);
     const readyMs = Math.round(performance.now() - startedAt);
     const pingedAt = performance.now();
     await worker.doPing(pingTimeoutMs);
@@ -61,16 +98,7 @@ export async function workerLine(input: WorkerCheckInput): Promise<CheckLine> {
       summary: `started ${input.adapter} in ${readyMs} ms and it answered a ping in ${pingMs} ms${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`,
     };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const [first, ...rest] = message.split('\n');
-    const hint = SnakepitError.isInstance(error) && typeof error.details.hint === 'string' ? error.details.hint : undefined;
-    return {
-      status: 'fail',
-      label,
-      summary: `${input.adapter} did not start: ${hint === undefined ? first : first!.replace(` ${hint}`, '')}`,
-      details: rest.slice(-shownErrorLines),
-      fix: hint ?? 'the error above comes from the worker; fix what it names, then run the doctor again',
-    };
+    return workerFailureLine(input.adapter, error);
   } finally {
     await worker?.doStop({ graceMs: 1_000 }).catch(() => {});
     abort.abort();

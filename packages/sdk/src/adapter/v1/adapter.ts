@@ -5,6 +5,7 @@
  */
 import type { EncodedArguments } from '../../wire/arguments.js';
 import type { Chunk } from '../../wire/chunk.js';
+import type { WorkerToolSpec } from '../../tools/worker-tool-catalog.js';
 
 export interface AdapterV1 {
   readonly specificationVersion: 'v1';
@@ -89,6 +90,13 @@ export interface AdapterWorkerV1 {
   doPing(timeoutMs: number): Promise<void>;
   doBeginSession?(sessionId: string): Promise<void>;
   doEndSession?(sessionId: string): Promise<void>;
+  /**
+   * The tools the worker serves, as it describes them (gRPC workers: `DescribeTools`), each with
+   * its `parameters` document (a JSON Schema for Python workers). Optional, added within v1: the
+   * pool never calls it; tools such as `npx snakepit types` do. Rejects when the worker does not
+   * answer within `timeoutMs`.
+   */
+  doDescribeTools?(timeoutMs: number): Promise<WorkerToolSpec[]>;
   /** Graceful stop within `graceMs`, then forced; kills the worker's whole process group. */
   doStop(options: { graceMs: number }): Promise<void>;
 }

@@ -1,0 +1,1 @@
+"""A small bookshop: Python tools whose type hints become TypeScript types (see ../../README.md)."""
