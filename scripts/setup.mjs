@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Idempotent set-up for a fresh clone: Node dependencies, the build, and a Python environment
-// (.venv) with grpcio and protobuf, plus pytest and mypy for the Python checks. Each step is skipped
+// (.venv) with grpcio and protobuf, plus pytest and mypy for the Python checks, and redis-server
+// for the Redis session store's tests. Each step is skipped
 // when already done; every failure says exactly what is missing. Uses only Node built-ins, since it
 // runs before `npm install`.
 import { spawnSync } from 'node:child_process';
@@ -125,8 +126,29 @@ function pythonTypeChecker() {
   );
 }
 
+function hasRedisServer() {
+  return run(process.env.REDIS_SERVER ?? 'redis-server', ['--version'], { capture: true });
+}
+
+// The tests of @snakepit/session-store-redis (and the bench's Redis row) start a real
+// redis-server; without one they fail, naming the same fix. Installed with apt where setup may
+// (root on Debian), otherwise only reported, since nothing else needs it.
+function redisServer() {
+  if (hasRedisServer()) return;
+  if (canUseApt()) {
+    say('installing the Debian package redis-server (for the Redis session store tests)');
+    if (aptInstall(['redis-server']) && hasRedisServer()) return;
+  }
+  console.warn(
+    '[setup] redis-server is missing, so the tests of @snakepit/session-store-redis will fail until it is ' +
+      'installed: `sudo apt-get install -y redis-server` (Debian/Ubuntu), `brew install redis` (macOS), or set ' +
+      'REDIS_SERVER to the path of a redis-server binary.',
+  );
+}
+
 nodeDependencies();
 build();
 pythonEnvironment();
 pythonTypeChecker();
+redisServer();
 say('ready');

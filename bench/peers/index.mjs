@@ -1,8 +1,9 @@
 /**
  * Every peer a scenario can run, named by a plain object so a measurement can be described in
  * JSON and run in a fresh Node process:
- *   { kind: 'snakepit', size, threadsPerWorker?, channel? }   the pool (peers/snakepit.mjs);
- *                                                   channel false: every call its own RPC
+ *   { kind: 'snakepit', size, threadsPerWorker?, channel?, sessionStore? }   the pool (peers/snakepit.mjs);
+ *                                                   channel false: every call its own RPC;
+ *                                                   sessionStore 'redis': sessions in a local redis-server
  *   { kind: 'python-shell' }                        one python-shell process (peers/python-shell.mjs)
  *   { kind: 'floor', transport }                    the bare grpcio server (floor/floor-peer.mjs)
  */
@@ -11,6 +12,8 @@ export const peers = {
   pool: (size) => ({ kind: 'snakepit', size }),
   /** The pool with its call channel turned off, the baseline of the channel's gain. */
   poolWithoutChannel: (size) => ({ kind: 'snakepit', size, channel: false }),
+  /** The pool with its sessions in Redis (@snakepit/session-store-redis) instead of in memory. */
+  poolWithRedisStore: (size) => ({ kind: 'snakepit', size, sessionStore: 'redis' }),
   threadedPool: (threadsPerWorker) => ({ kind: 'snakepit', size: 1, threadsPerWorker }),
   pythonShell: { kind: 'python-shell' },
   http2: { kind: 'floor', transport: 'http2' },
@@ -27,6 +30,7 @@ const floorLabels = {
 export function peerLabel(peer) {
   if (peer.kind === 'snakepit') {
     if (peer.threadsPerWorker) return `snakepit threaded pool(${peer.size})×${peer.threadsPerWorker}`;
+    if (peer.sessionStore === 'redis') return `snakepit pool(${peer.size}), Redis store`;
     return peer.channel === false ? `snakepit pool(${peer.size}), no channel` : `snakepit pool(${peer.size})`;
   }
   if (peer.kind === 'python-shell') return 'python-shell';

@@ -1,7 +1,8 @@
 /**
  * The pool under test: createPool with the bench's adapter (bench/python/bench_adapter.py), in
  * process mode (`size` workers of one call each) or threaded mode (`threadsPerWorker` calls per
- * worker). Opening waits for every worker, so no figure includes a start.
+ * worker). Opening waits for every worker, so no figure includes a start. With `sessionStore:
+ * 'redis'` the sessions live in a redis-server started for the measurement (lib/redis.mjs).
  */
 import { createPool } from '@snakepit/sdk';
 import { pythonAdapter } from '@snakepit/adapter-python';
@@ -15,11 +16,25 @@ const adapterSettings = () => ({
   cwd: repositoryRoot,
 });
 
-export async function openSnakepit({ size = 1, threadsPerWorker, channel = true } = {}) {
+async function openRedisStore() {
+  const [{ startRedis }, { redisSessionStore }] = await Promise.all([import('../lib/redis.mjs'), import('@snakepit/session-store-redis')]);
+  const redis = await startRedis();
+  const store = redisSessionStore({ url: redis.url });
+  return {
+    store,
+    async close() {
+      await store.close();
+      await redis.stop();
+    },
+  };
+}
+
+export async function openSnakepit({ size = 1, threadsPerWorker, channel = true, sessionStore } = {}) {
   const settings = { ...adapterSettings(), ...(channel ? {} : { channelMaxRequestBytes: 0 }) };
   const adapter = threadsPerWorker ? threadedPythonAdapter({ ...settings, threadsPerWorker }) : pythonAdapter(settings);
+  const redis = sessionStore === 'redis' ? await openRedisStore() : undefined;
   const startedAt = performance.now();
-  const pool = createPool({ adapter, size, maxQueue: 10_000 });
+  const pool = createPool({ adapter, size, maxQueue: 10_000, ...(redis ? { sessionStore: redis.store } : {}) });
   const allReady = new Promise((resolve) => {
     let ready = 0;
     pool.on('worker:ready', () => {
@@ -34,6 +49,9 @@ export async function openSnakepit({ size = 1, threadsPerWorker, channel = true 
     pythonPids: () => pool.listWorkers().map((worker) => worker.pid).filter((pid) => pid !== undefined),
     call: (tool, args) => pool.execute(tool, args),
     stream: (tool, args) => pool.executeStream(tool, args),
-    close: () => pool.close(),
+    close: async () => {
+      await pool.close();
+      await redis?.close();
+    },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * Session calls whose Python side goes back to Node through the host bridge: one that reads and
  * writes the session's state (two host round trips), one that calls a host tool (one), and a plain
- * tiny call in the same session for reference. python-shell has no way back to Node, so no peer.
+ * tiny call in the same session for reference. Against the in-memory session store and the Redis
+ * one (a local redis-server), so the row shows what a shared store costs per call. python-shell has
+ * no way back to Node, so no peer.
  */
 import { runLoad } from '../lib/load.mjs';
 import { tinyPayload } from '../lib/tiny-call.mjs';
@@ -11,7 +13,7 @@ import { peers, withPeer } from '../peers/index.mjs';
 export default {
   id: 'session-state',
   title: 'session calls through the host bridge',
-  peers: [peers.pool(1)],
+  peers: [peers.pool(1), peers.poolWithRedisStore(1)],
   headline: ['callsPerSecond'],
   details: ['p50Ms', 'p99Ms', 'nodeCpuMsPerCall', 'pythonCpuMsPerCall'],
   settings: {

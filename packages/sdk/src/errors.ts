@@ -115,6 +115,17 @@ export const errors = {
   unknownTool(tool: string): SnakepitError {
     return new SnakepitError('unknown_tool', `no tool named "${tool}"`, { details: { tool } });
   },
+  /**
+   * A shared session store (Redis, a database) did not answer `operation` in time or could not be
+   * reached; `cause` is the client's error. Only calls that need the store fail with it.
+   */
+  sessionStoreUnavailable(operation: string, cause?: unknown, details: Record<string, unknown> = {}): SnakepitError {
+    const text = cause instanceof Error ? cause.message : cause === undefined ? '' : String(cause);
+    return new SnakepitError('session_store_unavailable', `the session store is unavailable (${operation})${text === '' ? '' : `: ${text}`}`, {
+      details: { operation, ...details },
+      cause,
+    });
+  },
   /** An adapter broke its contract by failing with something other than a SnakepitError. */
   adapterFailure(operation: string, cause: unknown): SnakepitError {
     const text = cause instanceof Error ? cause.message : String(cause);

@@ -11,6 +11,7 @@ from .host.errors import (
     InvalidParameterError,
     SessionNotFoundError,
     SessionQuotaError,
+    SessionStoreUnavailable,
     SnakepitBridgeError,
     UnknownHostToolError,
 )
@@ -28,5 +29,6 @@ __all__ = [
     "UnknownHostToolError",
     "SessionQuotaError",
     "SessionNotFoundError",
+    "SessionStoreUnavailable",
     "InvalidParameterError",
 ]

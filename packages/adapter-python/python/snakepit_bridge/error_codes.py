@@ -25,6 +25,8 @@ __all__ = [
     "HOST_TOOL_ERROR",
     "INTERNAL",
     "HOST_BRIDGE_UNAVAILABLE",
+    "SESSION_STORE_UNAVAILABLE",
+    "WORKER_BUSY",
 ]
 
 _PREFIX = "ERROR_CODE_"
@@ -64,3 +66,7 @@ GLOBAL_ENTRY_QUOTA_EXCEEDED = code_name(common_pb2.ERROR_CODE_GLOBAL_ENTRY_QUOTA
 HOST_TOOL_ERROR = code_name(common_pb2.ERROR_CODE_HOST_TOOL_ERROR)
 INTERNAL = code_name(common_pb2.ERROR_CODE_INTERNAL)
 HOST_BRIDGE_UNAVAILABLE = code_name(common_pb2.ERROR_CODE_HOST_BRIDGE_UNAVAILABLE)
+# The host is there but its shared session store (e.g. Redis) is down or slow; a later call may succeed.
+SESSION_STORE_UNAVAILABLE = code_name(common_pb2.ERROR_CODE_SESSION_STORE_UNAVAILABLE)
+# Refused for want of a call slot (a worker run as a service, worker/admission.py); the call never ran.
+WORKER_BUSY = code_name(common_pb2.ERROR_CODE_WORKER_BUSY)

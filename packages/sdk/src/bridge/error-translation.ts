@@ -28,6 +28,8 @@ const grpcCodes: Partial<Record<SnakepitErrorCode, Code>> = {
   aborted: Code.Canceled,
   timeout: Code.DeadlineExceeded,
   pool_closed: Code.Unavailable,
+  // The worker may retry later: the store (e.g. Redis) is down or slow, not the host bridge.
+  session_store_unavailable: Code.Unavailable,
 };
 
 export function grpcCodeOf(code: SnakepitErrorCode): Code {

@@ -1,6 +1,7 @@
 /**
- * `@snakepit/sdk/testing`: an in-memory adapter, a recording logger, the adapter conformance suite,
- * a wire-level harness for testing a worker process directly, and small helpers for tests.
+ * `@snakepit/sdk/testing`: an in-memory adapter, a recording logger, the adapter and session store
+ * conformance suites, a wire-level harness for testing a worker process directly, and small
+ * helpers for tests.
  */
 export {
   createInMemoryAdapter,
@@ -17,6 +18,11 @@ export {
   type ConformanceExpect,
   type ConformanceTestApi,
 } from './adapter-conformance.js';
+export {
+  defineSessionStoreConformanceSuite,
+  type SessionStoreConformanceOptions,
+  type SessionStoreConformanceSettings,
+} from './session-store-conformance.js';
 export { isProcessAlive } from './process-alive.js';
 export { failureOf } from './failure-of.js';
 export { invalidUtf8Sequences } from './invalid-utf8.js';

@@ -31,6 +31,7 @@ const passThroughCodes = new Set<SnakepitErrorCode>([
   'session_entry_quota_exceeded',
   'global_entry_quota_exceeded',
   'session_not_found',
+  'session_store_unavailable',
   'host_tool_error',
   'unauthenticated',
   // The worker's own guard of a call's deadline (the call channel's timeout_ms).

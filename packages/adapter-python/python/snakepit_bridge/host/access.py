@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; importing grpc here would m
     from ..observability.tracing import Tracing
     from .client import HostClient
 
-__all__ = ["HostAccess", "Headers", "require_host"]
+__all__ = ["HostAccess", "Headers", "require_host", "set_no_host_reason"]
 
 # gRPC metadata of one host call, as (key, value) pairs.
 Headers = List[Tuple[str, str]]
@@ -93,10 +93,19 @@ class HostAccess:
         return await asyncio.wrap_future(future)
 
 
+_DEFAULT_NO_HOST_REASON = "this worker has none (no host_address in its config, or this context was not created for a call)"
+_no_host_reason = _DEFAULT_NO_HOST_REASON
+
+
+def set_no_host_reason(reason: Optional[str]) -> None:
+    """Why this worker process has no host bridge, in the HostBridgeUnavailable message tools get
+    (completes "context.x() needs the host bridge, and ..."); None: the default. Set once at startup
+    by an entry point whose workers never have one (serve.py)."""
+    global _no_host_reason
+    _no_host_reason = reason or _DEFAULT_NO_HOST_REASON
+
+
 def require_host(host: Optional[HostAccess], api: str) -> HostAccess:
     if host is None:
-        raise HostBridgeUnavailable(
-            f"context.{api}() needs the host bridge, and this worker has none (no host_address in its config, "
-            "or this context was not created for a call)"
-        )
+        raise HostBridgeUnavailable(f"context.{api}() needs the host bridge, and {_no_host_reason}")
     return host

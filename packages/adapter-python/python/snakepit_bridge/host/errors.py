@@ -18,6 +18,7 @@ from ..error_codes import (
     SESSION_ENTRY_QUOTA_EXCEEDED,
     SESSION_NOT_FOUND,
     SESSION_QUOTA_EXCEEDED,
+    SESSION_STORE_UNAVAILABLE,
     UNKNOWN_TOOL,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "UnknownHostToolError",
     "SessionQuotaError",
     "SessionNotFoundError",
+    "SessionStoreUnavailable",
     "InvalidParameterError",
     "QUOTA_CODES",
     "bridge_error",
@@ -93,6 +95,15 @@ class SessionNotFoundError(SnakepitBridgeError):
     code = SESSION_NOT_FOUND
 
 
+class SessionStoreUnavailable(SnakepitBridgeError):
+    """The host answered, but its shared session store (e.g. Redis) is down or did not answer in
+    time, so session state could not be read or written. Nothing else is affected: the worker
+    keeps serving, and a later call may succeed once the store is back. `details` carries the
+    host's `operation` and `reason`."""
+
+    code = SESSION_STORE_UNAVAILABLE
+
+
 class InvalidParameterError(SnakepitBridgeError, ValueError):
     """A value cannot be sent (refused before sending, naming the key), or the host refused one."""
 
@@ -118,6 +129,8 @@ def bridge_error(code: str, message: str, details: Optional[Mapping[str, Any]] =
         return SessionQuotaError(message, code=code, details=details)
     if code == SESSION_NOT_FOUND:
         return SessionNotFoundError(message, details=details)
+    if code == SESSION_STORE_UNAVAILABLE:
+        return SessionStoreUnavailable(message, details=details)
     if code == INVALID_PARAMETER:
         return InvalidParameterError(message, details=details)
     return SnakepitBridgeError(message, code=code or INTERNAL, details=details)
