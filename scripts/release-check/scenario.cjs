@@ -19,7 +19,7 @@ async function step(label, run) {
   }
 }
 
-async function runScenario({ format, sdk, adapterPython, adapterThreaded, redaction, sdkManifest }) {
+async function runScenario({ format, sdk, adapterPython, adapterThreaded, redaction, sessionStoreRedis, sdkManifest }) {
   const { createPool, SnakepitError } = sdk;
   console.log(`[${format}] @snakepit/sdk ${sdkManifest.version}`);
 
@@ -75,6 +75,18 @@ async function runScenario({ format, sdk, adapterPython, adapterThreaded, redact
   } finally {
     await threaded.close();
   }
+
+  // No Redis here: an unreachable one must fail fast, typed, with the installed sdk's error class.
+  await step('Redis session store: unreachable Redis is session_store_unavailable (one sdk copy)', async () => {
+    const store = sessionStoreRedis.redisSessionStore({ url: 'redis://127.0.0.1:1', operationTimeoutMs: 300, connectTimeoutMs: 200 });
+    try {
+      const failure = await store.create('s').then(() => assert.fail('the call should have failed'), (error) => error);
+      assert.ok(failure instanceof SnakepitError, `not an instance of the installed SnakepitError: ${inspect(failure)}`);
+      assert.equal(failure.code, 'session_store_unavailable');
+    } finally {
+      await store.close();
+    }
+  });
 
   await step('redaction', () => {
     const text = redaction.scrubText('password=hunter2 user=ada');

@@ -6,6 +6,7 @@ import type { AdapterV1, AdapterWorkerV1, WorkerStartContext } from '@snakepit/s
 import { pythonAdapter, type PythonAdapterSettings } from '@snakepit/adapter-python';
 import { threadedPythonAdapter } from '@snakepit/adapter-python-threaded';
 import { scrubText } from '@snakepit/redaction';
+import { redisSessionStore, type RedisSessionStoreOptions } from '@snakepit/session-store-redis';
 
 const settings: PythonAdapterSettings = { adapter: 'my_tools.adapter.MyAdapter', pythonPath: ['./python'] };
 const options: PoolOptions = { adapter: pythonAdapter(settings), size: 2, timeoutMs: 5_000 };
@@ -47,3 +48,6 @@ export function describeAdapter(adapter: AdapterV1): string {
 }
 
 export const scrubbed: string = scrubText('password=hunter2');
+
+const storeOptions: RedisSessionStoreOptions = { url: 'redis://127.0.0.1:6379', keyPrefix: 'app:', maxSessions: 100 };
+export const sharedSessions: Pool = createPool({ adapter: pythonAdapter(settings), sessionStore: redisSessionStore(storeOptions) });
