@@ -102,7 +102,7 @@ export abstract class PoolCall implements QueueEntry<PoolCall>, RecordedCall {
     return this.request.sessionId;
   }
 
-  /** Starts the call's clock and listens to its signal; false when the call is already over. */
+  /** Starts the call's clock (its deadline timer) and listens to its signal; false when the call is already over. */
   begin(): boolean {
     this.createdAt = performance.now();
     this.deadlineAt = Date.now() + this.timeoutMs;
@@ -114,6 +114,8 @@ export abstract class PoolCall implements QueueEntry<PoolCall>, RecordedCall {
       }
       signal.addEventListener('abort', this.onCallerAbort, { once: true });
     }
+    // From now on the deadline bounds everything: a session create, the queue, the run.
+    this.arm(this.timeoutMs);
     return true;
   }
 

@@ -258,16 +258,22 @@ class WorkerPool implements Pool {
    */
   private admit(call: PoolCall): void {
     this.recorder.submitted(call, call instanceof StreamCall ? 'stream' : 'execute');
+    // The call's clock starts here, so its deadline also bounds the session create below.
+    if (!call.begin()) return;
     const sessionId = call.sessionId;
     if (sessionId === undefined || this.closed) {
       this.scheduler.submit(call);
       return;
     }
     this.host.sessions.create(sessionId).then(
-      () => this.scheduler.submit(call),
+      () => {
+        // It may have ended meanwhile (deadline, abort): then there is nothing to schedule.
+        if (call.state === 'created') this.scheduler.submit(call);
+      },
       (error: unknown) => call.fail(toSnakepitError(error, 'session')),
     );
   }
+
 
   private refusal(): SnakepitError | undefined {
     if (this.closed) return errors.poolClosed();

@@ -65,8 +65,8 @@ export class Scheduler {
     return this.ready;
   }
 
+  /** Routes a call whose clock has started (`PoolCall.begin`). */
   submit(call: PoolCall): void {
-    if (!call.begin()) return;
     const refusal = this.host.refusal();
     if (refusal !== undefined) {
       call.fail(refusal);
