@@ -1,13 +1,4 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  // Without it esbuild renames self-referencing classes (`class _SnakepitError`), which is what
-  // `error.constructor.name`, stack traces and util.inspect would print.
-  keepNames: true,
-});
+export default defineConfig({ ...packageBuild, entry: ['src/index.ts'], dts: true });
