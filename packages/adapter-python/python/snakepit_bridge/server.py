@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import os
-import signal
 import sys
-import threading
 import traceback
-from concurrent.futures import Executor
 from typing import List, NoReturn, Optional
 
 from .observability.logging_setup import configure_logging
 from .worker.config import WorkerConfig, read_config_line
 from .worker.control_channel import ControlChannel, StartupError
+from .worker.runtime import WorkerRuntime, load_adapter_class, message_limit_options, stop_signals
 from .worker.watchdog import start_stdin_watchdog
 
-__all__ = ["main", "EXIT_STARTUP_FAILED"]
+__all__ = ["main", "EXIT_STARTUP_FAILED", "load_adapter_class"]
 
 EXIT_STARTUP_FAILED = 3
 STOP_GRACE_SECONDS = 2.0
@@ -70,109 +67,42 @@ def _control_fd_from_argv(argv: List[str]) -> Optional[int]:
     return None
 
 
-def load_adapter_class(path: str) -> type:
-    module_name, _, class_name = path.rpartition(".")
-    if not module_name or not class_name:
-        raise StartupError(f"--adapter must be package.module.ClassName, got {path!r}")
-    module = importlib.import_module(module_name)
-    try:
-        adapter_class = getattr(module, class_name)
-    except AttributeError:
-        raise AttributeError(f"module {module_name!r} has no attribute {class_name!r}") from None
-    if not isinstance(adapter_class, type):
-        raise TypeError(f"{path} is not a class")
-    return adapter_class
-
-
 async def serve(args: argparse.Namespace, config: WorkerConfig, control: ControlChannel) -> bool:
     """Runs the worker until SIGTERM/SIGINT. Returns False when executor threads were still busy
     at exit (the caller then exits without joining them)."""
-    from snakepit.bridge.v1 import worker_pb2
-
     from .host.link import HostLink
-    from .observability.tracing import load_tracing
-    from .tools.dispatch import Dispatcher
-    from .tools.thread_safety import ThreadSafetyMonitor
-    from .tools.threads import ToolThreads
-    from .worker.adapter_hooks import call_hook
-    from .worker.info import collect_worker_info
     from .worker.mode import WorkerMode
-    from .worker.service import WorkerService, create_server
+    from .worker.service import create_server
 
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-
+    signals = stop_signals()
     mode = WorkerMode.from_args(args)
-    adapter_class = load_adapter_class(args.adapter)
-    # Before the adapter exists: refusing must not cost a model load.
-    mode.check_adapter(adapter_class, args.adapter)
-    adapter = adapter_class()
-    # On the main thread: some libraries tie state to the thread that initialised them.
-    await call_hook(adapter, "initialize")
-
-    monitor = ThreadSafetyMonitor() if mode.thread_safety_checks else None
-    if monitor is not None:
-        monitor.check_imports()  # the adapter's own module-level imports
-    executor = ToolThreads(max_workers=mode.executor_threads, thread_name_prefix="snakepit-tool", hold_loop=mode.hold_loop)
-    dispatcher = Dispatcher(adapter, executor, monitor=monitor)
-    tracing = load_tracing()
-    host = HostLink.open(config, tracing) if config.host_address else None
-    info = collect_worker_info(mode=mode.name, capacity=mode.capacity, adapter=args.adapter)
-    service = WorkerService(
-        adapter=adapter,
-        dispatcher=dispatcher,
-        info=worker_pb2.WorkerInfo(**info),
-        host=host.access if host is not None else None,
-        tracing=tracing,
-        admission_limit=mode.admission_limit,
-        max_message_bytes=config.max_message_bytes,
-    )
+    runtime = await WorkerRuntime.start(args.adapter, mode)
+    host = HostLink.open(config, runtime.tracing) if config.host_address else None
+    service = runtime.service(host=host.access if host is not None else None, max_message_bytes=config.max_message_bytes)
 
     # Every call must carry config.token (checked by the server's interceptor, see create_server).
-    server = create_server(
-        service,
-        config.token,
-        options=[
-            ("grpc.max_send_message_length", config.max_message_bytes),
-            ("grpc.max_receive_message_length", config.max_message_bytes),
-            # No other process may share this port.
-            ("grpc.so_reuseport", 0),
-        ],
-        # No maximum_concurrent_rpcs: a cap would refuse pings when the worker is busiest (worker/mode.py).
-    )
+    # No maximum_concurrent_rpcs: a cap would refuse pings when the worker is busiest (worker/mode.py).
+    server = create_server(service, config.token, options=message_limit_options(config.max_message_bytes))
     # Loopback only: the worker trusts nothing but its parent on this host.
     port = server.add_insecure_port("127.0.0.1:0")
     if not port:  # older grpcio returns 0 instead of raising
         raise RuntimeError("could not bind a port on 127.0.0.1")
     await server.start()
     if host is not None:
-        await host.register_tools(dispatcher.describe)
-    control.ready(port, info)
+        await host.register_tools(runtime.dispatcher.describe)
+    control.ready(port, runtime.info)
     _log.info("worker %s ready on 127.0.0.1:%d (adapter %s, %s mode, capacity %d)",
               config.worker_id, port, args.adapter, mode.name, mode.capacity)
     if host is not None:
         host.start_heartbeat(config.heartbeat)
 
-    await stop.wait()
+    await signals.get()
     _log.info("stopping (signal received)")
     await server.stop(STOP_GRACE_SECONDS)
-    try:
-        await call_hook(adapter, "cleanup")
-    except Exception:
-        _log.error("adapter cleanup() raised", exc_info=True)
+    await runtime.cleanup()
     if host is not None:
         await host.close()
-    return _shutdown_executor(executor, timeout=1.0)
-
-
-def _shutdown_executor(executor: Executor, timeout: float) -> bool:
-    executor.shutdown(wait=False, cancel_futures=True)
-    joiner = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
-    joiner.start()
-    joiner.join(timeout)
-    return not joiner.is_alive()
+    return runtime.stop_threads(timeout=1.0)
 
 
 def _report_startup_failure(control: ControlChannel, exc: BaseException, message: Optional[str] = None) -> int:

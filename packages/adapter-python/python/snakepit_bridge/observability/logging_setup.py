@@ -1,4 +1,5 @@
-"""Structured logging: one JSON object per line on stderr, which the Node side parses.
+"""Structured logging: one JSON object per line on stderr, which the Node side parses (on stdout
+for a worker run as a service, `snakepit_bridge.serve`, whose lines a log collector reads).
 
 Only records that go through the `logging` module are structured. Anything user code prints to
 stdout/stderr directly is left alone; Node captures it raw. Lines are recognised by the
@@ -11,9 +12,22 @@ import json
 import logging
 import sys
 from contextvars import ContextVar
-from typing import IO, Optional
+from typing import IO, Any, Dict, Mapping, Optional
 
-__all__ = ["correlation_id_var", "trace_id_var", "configure_logging", "JsonLineFormatter", "parse_level", "level_name"]
+__all__ = [
+    "correlation_id_var",
+    "trace_id_var",
+    "configure_logging",
+    "JsonLineFormatter",
+    "parse_level",
+    "level_name",
+    "FIELDS_ATTRIBUTE",
+]
+
+# `logger.info(..., extra={FIELDS_ATTRIBUTE: {...}})`: extra keys for that line (never argument values).
+FIELDS_ATTRIBUTE = "snakepit_fields"
+# Keys a field may not replace.
+_RESERVED = frozenset({"snakepit", "level", "logger", "message"})
 
 # Set for the duration of each call (one asyncio task per RPC; executor threads inherit it via
 # copy_context), so every log line emitted while serving a call carries the caller's id.
@@ -56,10 +70,16 @@ def level_name(levelno: int) -> str:
 
 
 class JsonLineFormatter(logging.Formatter):
-    """Formats a record as a single-line JSON object (json.dumps escapes embedded newlines)."""
+    """Formats a record as a single-line JSON object (json.dumps escapes embedded newlines).
+
+    `static_fields` go on every line (after the fixed keys, which they cannot replace)."""
+
+    def __init__(self, static_fields: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__()
+        self._static = {key: value for key, value in (static_fields or {}).items() if key not in _RESERVED}
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: Dict[str, Any] = {
             "snakepit": "log",
             "level": level_name(record.levelno),
             "logger": record.name,
@@ -82,14 +102,24 @@ class JsonLineFormatter(logging.Formatter):
             entry["exc"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
+        for key, value in self._static.items():
+            entry.setdefault(key, value)
+        fields = getattr(record, FIELDS_ATTRIBUTE, None)
+        if isinstance(fields, Mapping):
+            for key, value in fields.items():
+                if key not in _RESERVED:
+                    entry[str(key)] = value
         # default=str: a log call must never fail because of an odd message argument.
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: Optional[str], stream: Optional[IO[str]] = None) -> logging.Handler:
-    """Replaces the root logger's handlers with one JSON-lines handler on stderr."""
+def configure_logging(
+    level: Optional[str], stream: Optional[IO[str]] = None, static_fields: Optional[Mapping[str, Any]] = None
+) -> logging.Handler:
+    """Replaces the root logger's handlers with one JSON-lines handler on `stream` (default: stderr),
+    `static_fields` added to every line."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonLineFormatter())
+    handler.setFormatter(JsonLineFormatter(static_fields))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

@@ -22,6 +22,12 @@ and starts it (`call`) or stops it (`cancel`); each answer is a `CallsResponse` 
   cancelled.
 - A frame that does not parse names no call to answer: the channel ends with INVALID_ARGUMENT (its
   calls cancelled, as above) and the pool opens a new one. The worker serves on.
+- `drain()` (a worker run as a service, on SIGTERM): the channel ends with the status it is given
+  as soon as no call is in flight and no answer is being written — at once when idle, else after
+  the last answer. New frames are still read meanwhile (the service refuses their calls in band).
+  The read the channel waits in is interrupted by cancelling the handler's task, which the read
+  loop catches; a frame that arrived in that instant is dropped unanswered, so every call on a
+  channel ended this way either got its answer or never ran.
 
 Writes go out one at a time (grpcio allows one message write in flight per RPC). The task that
 finds no write in progress writes its own answer, then any answers queued behind it meanwhile; the
@@ -33,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any, Awaitable, Callable, Deque, Dict, Optional, Set
+from typing import Any, Awaitable, Callable, Deque, Dict, Optional, Sequence, Set, Tuple, Union
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -106,6 +112,10 @@ class CallChannel:
         # The one deadline timer (see the module docstring) and the loop time it is set for.
         self._timer: Optional[asyncio.TimerHandle] = None
         self._timer_at = _NEVER
+        # Draining (see `drain`): the status to end with, and whether the read was interrupted.
+        self._task = asyncio.current_task()
+        self._drain_status: Optional[Tuple[grpc.StatusCode, str, Sequence[Tuple[str, Union[str, bytes]]]]] = None
+        self._interrupted = False
 
     async def serve(self) -> None:
         read = self._context.read
@@ -115,6 +125,12 @@ class CallChannel:
                     frame = await read()
                 except DecodeError as exc:
                     await self._context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed call frame: {exc}")
+                except asyncio.CancelledError:
+                    drain_status = self._drain_status
+                    if not self._interrupted or drain_status is None:
+                        raise
+                    code, details, trailers = drain_status
+                    await self._context.abort(code, details, trailing_metadata=trailers)
                 if frame is _EOF:
                     break
                 kind = frame.WhichOneof("kind")
@@ -159,6 +175,24 @@ class CallChannel:
         entry = self._calls.pop(call_id, None)
         if entry is not None:
             entry.stop()
+            if self._drain_status is not None:
+                self._end_if_idle()
+
+    # -- draining ----------------------------------------------------------------------------
+
+    def drain(self, code: grpc.StatusCode, details: str, trailing_metadata: Sequence[Tuple[str, Union[str, bytes]]]) -> None:
+        """Ends the channel with `code` once no call is in flight (see the module docstring)."""
+        self._drain_status = (code, details, tuple(trailing_metadata))
+        self._end_if_idle()
+
+    def _end_if_idle(self) -> None:
+        # Only while reading frames: after the client's half-close the channel ends by itself.
+        if self._interrupted or self._calls or self._writing or self._drained is not None:
+            return
+        task = self._task
+        if task is not None and not task.done():
+            self._interrupted = True
+            task.cancel()
 
     # -- deadlines ---------------------------------------------------------------------------
 
@@ -255,3 +289,5 @@ class CallChannel:
             drained = self._drained
             if drained is not None and not self._calls and not drained.done():
                 drained.set_result(None)
+            if self._drain_status is not None:
+                self._end_if_idle()

@@ -13,7 +13,11 @@ Logging while serving names the tool, never argument values: arguments may hold 
 
 Tool failures are data (`ToolError` in the response), never gRPC errors: the only status codes
 this servicer produces are UNAUTHENTICATED (the interceptor), INTERNAL when a session hook fails,
-and INVALID_ARGUMENT ending a call channel that sent a frame which does not parse.
+and INVALID_ARGUMENT ending a call channel that sent a frame which does not parse. A worker run as
+a service (serve.py) adds RESOURCE_EXHAUSTED with trailer `snakepit-error-code: worker_busy` for a
+unary or stream RPC refused for want of a slot (worker/admission.py; on the call channel the same
+refusal is an in-band `worker_busy` ToolError), and UNAVAILABLE (same trailer) ending a call
+channel once its calls are done when the worker drains (`drain()`).
 
 This is the per-call path of every tool call, so it avoids work a call does not need: no span
 context unless the call carries `traceparent`, no admission step in process mode, the debug log
@@ -25,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import AsyncIterator, Callable, Optional, Sequence, Tuple, Union
+from typing import AsyncIterator, Callable, Optional, Sequence, Set, Tuple, Union
 
 import grpc
 
@@ -34,6 +38,7 @@ from snakepit.bridge.v1 import common_pb2, worker_pb2, worker_pb2_grpc
 from ..encoding import encode_into
 from ..error_codes import code_name
 from ..host.access import HostAccess
+from ..host.client import ERROR_CODE_TRAILER, ERROR_DETAILS_TRAILER
 from ..observability.logging_setup import correlation_id_var, trace_id_var
 from ..observability.tracing import NO_SPAN, NO_SPAN_CONTEXT, NO_TRACING, ToolSpan, Tracing, trace_id_of
 from ..session_context import SessionContext, set_current_session_context
@@ -43,6 +48,7 @@ from ..tools.dispatch import PLAIN_RESULTS, Dispatcher
 from ..tools.errors import ToolCallError, exception_to_tool_error
 from ..type_names import qualified_type_name
 from .adapter_hooks import call_hook
+from .admission import BUSY_DRAINING, Admission, WorkerBusy
 from .auth_interceptor import TokenInterceptor
 from .call_channel import CallChannel
 from .call_headers import CallHeaders, headers_of_metadata
@@ -69,12 +75,23 @@ def _no_release(*_: object) -> None:
     pass
 
 
+def _busy_trailers(busy: WorkerBusy) -> Tuple[Tuple[str, Union[str, bytes]], ...]:
+    return ((ERROR_CODE_TRAILER, busy.code), (ERROR_DETAILS_TRAILER, busy.details_bytes()))
+
+
+async def _refuse_busy(context: grpc.aio.ServicerContext, busy: WorkerBusy) -> None:
+    """Ends an RPC refused for want of a slot: RESOURCE_EXHAUSTED, the code and details in trailers."""
+    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, busy.message, trailing_metadata=_busy_trailers(busy))
+
+
 # The generated servicer has no type stubs (mypy.ini), so the base class is Any to the type checker.
 class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc]
     """Serves one adapter instance. `info` is the WorkerInfo announced at readiness.
 
     `host`: the host bridge handed to tools through their SessionContext (None: no host).
-    `admission_limit`: how many tool calls may run at once (threaded mode); None: no limit.
+    `admission_limit`: how many tool calls may run at once (threaded mode), the rest waiting FIFO;
+    None: no limit. `admission`: the same with a bounded queue and refusals (service mode; wins
+    over `admission_limit`).
     `max_message_bytes`: the server's send limit, which call channel answers are checked against.
     """
 
@@ -88,6 +105,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         host: Optional[HostAccess] = None,
         tracing: Tracing = NO_TRACING,
         admission_limit: Optional[int] = None,
+        admission: Optional[Admission] = None,
         max_message_bytes: Optional[int] = None,
     ) -> None:
         self._adapter = adapter
@@ -97,9 +115,14 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         self._stream_queue_size = stream_queue_size
         self._host = host
         self._tracing = tracing
-        # FIFO: asyncio.Semaphore wakes waiters in arrival order. Cancelling a waiting or running
-        # call (deadline, client gone) releases its place at once.
-        self._admission = asyncio.Semaphore(admission_limit) if admission_limit else None
+        # FIFO: slots go to waiters in arrival order. Cancelling a waiting or running call
+        # (deadline, client gone) releases its place at once.
+        if admission is None and admission_limit:
+            admission = Admission(admission_limit)
+        self._admission = admission
+        # The open call channels, told when the worker drains.
+        self._channels: Set[CallChannel] = set()
+        self._draining = False
 
     # -- per-call plumbing -------------------------------------------------------------------
 
@@ -129,8 +152,9 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         """
         if self._admission is None:
             return _no_release
-        admission: asyncio.Semaphore = self._admission
-        await admission.acquire()
+        admission: Admission = self._admission
+        if not admission.try_acquire():
+            await admission.wait()  # WorkerBusy when refused
         released = False
 
         def release(*_: object) -> None:
@@ -150,7 +174,11 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
     async def ExecuteTool(
         self, request: worker_pb2.ExecuteToolRequest, context: grpc.aio.ServicerContext
     ) -> worker_pb2.ExecuteToolResponse:
-        return await self._run_call(request.call, headers_of_metadata(context), _ExecuteToolResponse())
+        try:
+            return await self._run_call(request.call, headers_of_metadata(context), _ExecuteToolResponse(), False)
+        except WorkerBusy as busy:
+            await _refuse_busy(context, busy)
+            raise  # not reached: abort raises
 
     async def Calls(
         self, request_iterator: AsyncIterator[worker_pb2.CallsRequest], context: grpc.aio.ServicerContext
@@ -158,20 +186,43 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         # Reader/writer API rather than an async generator: each call's task writes its own answer,
         # with no hand-over to a generator (a task switch per answer). `request_iterator` is unused:
         # `context.read()` skips its async-generator layer.
-        await CallChannel(self._run_call, context, self._max_message_bytes).serve()
+        channel = CallChannel(self._run_call, context, self._max_message_bytes)
+        channels = self._channels
+        channels.add(channel)
+        try:
+            if self._draining:
+                self._drain_channel(channel)
+            await channel.serve()
+        finally:
+            channels.discard(channel)
 
     async def _run_call(
-        self, call: common_pb2.ToolCall, headers: CallHeaders, response: worker_pb2.ExecuteToolResponse
+        self,
+        call: common_pb2.ToolCall,
+        headers: CallHeaders,
+        response: worker_pb2.ExecuteToolResponse,
+        busy_in_band: bool = True,
     ) -> worker_pb2.ExecuteToolResponse:
-        """One unary call, from ExecuteTool or the call channel: fills `response` and returns it."""
+        """One unary call, from ExecuteTool or the call channel: fills `response` and returns it.
+
+        A call refused for want of a slot is answered with a `worker_busy` ToolError
+        (`busy_in_band`: the call channel, where a status would end every call on it), or raises
+        WorkerBusy (ExecuteTool, which ends the RPC with a status).
+        """
         session = self._begin_call(call, headers)
         admission = self._admission
         if admission is None and headers.traceparent is None:
             # Process mode, untraced call: no slot to take and no span to open.
             return await self._execute(call, session, NO_SPAN, response)
         # Released in `finally`: a unary call's task always gets there, cancelled or not.
-        if admission is not None:
-            await admission.acquire()
+        if admission is not None and not admission.try_acquire():
+            try:
+                await admission.wait()
+            except WorkerBusy as busy:
+                if not busy_in_band:
+                    raise
+                response.error.CopyFrom(busy.to_proto())
+                return response
         try:
             with self._tracing.span(call.tool_name, session.session_id, headers.traceparent, headers.tracestate) as span:
                 return await self._execute(call, session, span, response)
@@ -230,7 +281,11 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         session = self._begin_call(call, headers)
         release: Callable[[], None] = _no_release
         if self._admission is not None:
-            release = await self._admit(context)
+            try:
+                release = await self._admit(context)
+            except WorkerBusy as busy:
+                await _refuse_busy(context, busy)
+                return  # not reached: abort raises
         tool_name = call.tool_name
         debug = _log.isEnabledFor(_DEBUG)
         if debug:
@@ -276,6 +331,32 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 _log.debug("stream end: %s (%.1f ms)", tool_name, elapsed_ms, extra={"tool": tool_name})
             release()
+
+    # -- draining (service mode) ------------------------------------------------------------
+
+    def drain(self) -> None:
+        """The worker stops taking calls (SIGTERM in service mode): calls waiting for a slot and
+        every later one are refused with `worker_busy` (reason `draining`); calls running go on.
+        Each call channel ends with UNAVAILABLE once its calls have answered."""
+        if self._draining:
+            return
+        self._draining = True
+        if self._admission is None:
+            # No slots to count (process mode as the pool starts it): a closed admission refuses all.
+            self._admission = Admission(1)
+        self._admission.close(BUSY_DRAINING)
+        for channel in list(self._channels):
+            self._drain_channel(channel)
+
+    def _drain_channel(self, channel: CallChannel) -> None:
+        message = "the worker is draining (shutting down); every call on this channel without an answer did not run"
+        details = WorkerBusy(message, {"reason": BUSY_DRAINING})
+        channel.drain(grpc.StatusCode.UNAVAILABLE, message, _busy_trailers(details))
+
+    @property
+    def calls_in_flight(self) -> int:
+        """Tool calls holding a slot (0 without an admission limit)."""
+        return self._admission.in_use if self._admission is not None else 0
 
     async def DescribeTools(
         self, request: worker_pb2.DescribeToolsRequest, context: grpc.aio.ServicerContext
