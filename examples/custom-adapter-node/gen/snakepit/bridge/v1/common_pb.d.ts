@@ -314,6 +314,13 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_STARTUP_FAILED = 22;
    */
   STARTUP_FAILED = 22,
+
+  /**
+   * The session store (e.g. Redis) could not be reached or did not answer in time; details carry the cause.
+   *
+   * @generated from enum value: ERROR_CODE_SESSION_STORE_UNAVAILABLE = 23;
+   */
+  SESSION_STORE_UNAVAILABLE = 23,
 }
 
 /**
