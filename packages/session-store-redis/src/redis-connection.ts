@@ -10,6 +10,9 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { errors, hostErrors, SnakepitError } from '@snakepit/sdk/adapter';
+
+/** ioredis's words for a command sent while the connection was going away (before it noticed). */
+const connectionGone = /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE/;
 import { scripts, type ScriptName } from './scripts.js';
 
 /** Longest pause between two reconnection attempts of the store's own client. */
@@ -205,7 +208,8 @@ export class RedisConnection {
       // Redis refused the command itself: a bug here, or foreign data under our prefix.
       return hostErrors.internal(`Redis refused ${operation}: ${message}`, error);
     }
-    const reason = message === 'Command timed out' || Date.now() >= deadline ? 'timeout' : 'error';
+    const reason =
+      message === 'Command timed out' || Date.now() >= deadline ? 'timeout' : connectionGone.test(message) ? 'disconnected' : 'error';
     return this.#unavailable(operation, reason, error);
   }
 }

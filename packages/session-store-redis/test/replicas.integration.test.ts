@@ -158,7 +158,8 @@ describe('Redis killed mid-run', () => {
         expect(outcome.ok).toBe(false);
         if (!outcome.ok) {
           expect(outcome.error.code).toBe('session_store_unavailable');
-          expect(outcome.error.message).toMatch(/ECONNREFUSED|not connected|no answer/);
+          // Whichever way ioredis noticed the outage first, it reads as the connection being gone.
+          expect(outcome.error.details?.reason).toMatch(/^(disconnected|timeout)$/);
         }
         expect(outcome.ms).toBeLessThan(unavailableBoundMs);
       }
