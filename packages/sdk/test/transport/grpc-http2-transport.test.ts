@@ -323,8 +323,10 @@ describe('connection lifecycle', () => {
   it('rejects calls after close() and lets calls in flight finish', async () => {
     const closing = transport();
     const closingClient = createClient(WorkerService, closing);
+    const startedBefore = server.observed.started.length;
     const inFlight = closingClient.executeTool({ call: { toolName: 'slow', metadata: { 'delay-ms': '50' } } });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Closed once the server is running the call (a fixed pause races on a loaded machine).
+    while (!server.observed.started.slice(startedBefore).includes('slow')) await new Promise((resolve) => setTimeout(resolve, 2));
     closing.close();
     await expect(inFlight).resolves.toBeDefined();
     expect((await rejection(closingClient.ping({}))).code).toBe(Code.Unavailable);

@@ -21,6 +21,8 @@ export interface ServerObservations {
   lastHeaders: Headers | undefined;
   /** Highest number of executeTool handlers running at once. */
   peakConcurrency: number;
+  /** Tool names whose executeTool handler started, in order. */
+  started: string[];
   /** Call ids of the cancel frames the call channel received. */
   cancelledCalls: number[];
 }
@@ -46,6 +48,7 @@ type CallsResponseInit = MessageInitShape<typeof CallsResponseSchema>;
 export async function startWorkerTestServer(settings: http2.Settings = {}): Promise<WorkerTestServer> {
   const observed: ServerObservations = {
     aborted: [],
+    started: [],
     yielded: new Map(),
     lastHeaders: undefined,
     peakConcurrency: 0,
@@ -101,6 +104,7 @@ export async function startWorkerTestServer(settings: http2.Settings = {}): Prom
         async executeTool(request, context) {
           running++;
           observed.peakConcurrency = Math.max(observed.peakConcurrency, running);
+          observed.started.push(request.call?.toolName ?? '');
           try {
             const call = request.call;
             const delayMs = Number(call?.metadata['delay-ms'] ?? 0);
