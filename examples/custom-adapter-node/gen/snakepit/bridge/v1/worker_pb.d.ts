@@ -263,6 +263,14 @@ export declare type CallsRequest = Message<"snakepit.bridge.v1.CallsRequest"> & 
      */
     value: CallCancel;
     case: "cancel";
+  } | {
+    /**
+     * The host's answer to a HostRequest the worker sent on this channel (call_id is then unused).
+     *
+     * @generated from field: snakepit.bridge.v1.HostAnswer host_answer = 4;
+     */
+    value: HostAnswer;
+    case: "hostAnswer";
   } | { case: undefined; value?: undefined };
 };
 
@@ -318,12 +326,16 @@ export declare type CallCancel = Message<"snakepit.bridge.v1.CallCancel"> & {
 export declare const CallCancelSchema: GenMessage<CallCancel>;
 
 /**
- * One call's outcome on the call channel.
+ * One frame from the worker on the call channel: a call's outcome (`response`), or a request to
+ * the host (`host_request`) made by a tool while it runs. Exactly one of the two is set.
  *
  * @generated from message snakepit.bridge.v1.CallsResponse
  */
 export declare type CallsResponse = Message<"snakepit.bridge.v1.CallsResponse"> & {
   /**
+   * The call answered; with host_request, the channel call the request serves (0 when it serves a
+   * call that came as its own RPC).
+   *
    * @generated from field: uint32 call_id = 1;
    */
   callId: number;
@@ -332,6 +344,11 @@ export declare type CallsResponse = Message<"snakepit.bridge.v1.CallsResponse"> 
    * @generated from field: snakepit.bridge.v1.ExecuteToolResponse response = 2;
    */
   response?: ExecuteToolResponse | undefined;
+
+  /**
+   * @generated from field: snakepit.bridge.v1.HostRequest host_request = 3;
+   */
+  hostRequest?: HostRequest | undefined;
 };
 
 /**
@@ -339,6 +356,109 @@ export declare type CallsResponse = Message<"snakepit.bridge.v1.CallsResponse"> 
  * Use `create(CallsResponseSchema)` to create a new message.
  */
 export declare const CallsResponseSchema: GenMessage<CallsResponse>;
+
+/**
+ * A HostService call made by a tool, sent to the host on the call channel of the client whose call
+ * it serves, so the host needs no open port (a worker run as a service, PROTOCOL.md §13b). The
+ * client asks for this by opening the channel with the header `x-snakepit-host-link: <id>` and
+ * sending the same header on its ExecuteTool and ExecuteStreamingTool RPCs.
+ *
+ * @generated from message snakepit.bridge.v1.HostRequest
+ */
+export declare type HostRequest = Message<"snakepit.bridge.v1.HostRequest"> & {
+  /**
+   * Chosen by the worker; unique among this channel's host requests waiting for an answer.
+   *
+   * @generated from field: uint32 request_id = 1;
+   */
+  requestId: number;
+
+  /**
+   * The HostService method, e.g. "GetSessionState".
+   *
+   * @generated from field: string method = 2;
+   */
+  method: string;
+
+  /**
+   * The method's request message, serialized.
+   *
+   * @generated from field: bytes payload = 3;
+   */
+  payload: Uint8Array;
+
+  /**
+   * What would travel as the host call's metadata: x-snakepit-correlation-id, traceparent, tracestate.
+   *
+   * @generated from field: map<string, string> headers = 4;
+   */
+  headers: { [key: string]: string };
+
+  /**
+   * How long the worker waits for the answer; 0 means until the call it serves ends.
+   *
+   * @generated from field: uint32 timeout_ms = 5;
+   */
+  timeoutMs: number;
+};
+
+/**
+ * Describes the message snakepit.bridge.v1.HostRequest.
+ * Use `create(HostRequestSchema)` to create a new message.
+ */
+export declare const HostRequestSchema: GenMessage<HostRequest>;
+
+/**
+ * The host's answer to one HostRequest: the method's response, or the status the same HostService
+ * call would have ended with.
+ *
+ * @generated from message snakepit.bridge.v1.HostAnswer
+ */
+export declare type HostAnswer = Message<"snakepit.bridge.v1.HostAnswer"> & {
+  /**
+   * @generated from field: uint32 request_id = 1;
+   */
+  requestId: number;
+
+  /**
+   * The method's response message, serialized; set when status_code is 0.
+   *
+   * @generated from field: bytes payload = 2;
+   */
+  payload: Uint8Array;
+
+  /**
+   * A gRPC status code; 0 (OK) means payload holds the response.
+   *
+   * @generated from field: uint32 status_code = 3;
+   */
+  statusCode: number;
+
+  /**
+   * @generated from field: string status_message = 4;
+   */
+  statusMessage: string;
+
+  /**
+   * What HostService sends as the "snakepit-error-code" trailer, e.g. "session_not_found".
+   *
+   * @generated from field: string error_code = 5;
+   */
+  errorCode: string;
+
+  /**
+   * What HostService sends as the "snakepit-error-details-bin" trailer: a JSON object.
+   *
+   * @generated from field: bytes error_details_json = 6;
+   */
+  errorDetailsJson: Uint8Array;
+};
+
+/**
+ * Describes the message snakepit.bridge.v1.HostAnswer.
+ * Use `create(HostAnswerSchema)` to create a new message.
+ */
+export declare const HostAnswerSchema: GenMessage<HostAnswer>;
 
 /**
  * @generated from message snakepit.bridge.v1.DescribeToolsRequest

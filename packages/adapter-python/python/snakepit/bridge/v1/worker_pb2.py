@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from snakepit.bridge.v1 import common_pb2 as snakepit_dot_bridge_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fsnakepit/bridge/v1/worker.proto\x12\x12snakepit.bridge.v1\x1a\x1fsnakepit/bridge/v1/common.proto\"\'\n\x0bPingRequest\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\"\\\n\x0cPingResponse\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\x12\x32\n\x04info\x18\x02 \x01(\x0b\x32\x1e.snakepit.bridge.v1.WorkerInfoR\x04info\"\xbb\x02\n\nWorkerInfo\x12\x10\n\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n\x04mode\x18\x02 \x01(\tR\x04mode\x12\x1a\n\x08\x63\x61pacity\x18\x03 \x01(\rR\x08\x63\x61pacity\x12%\n\x0epython_version\x18\x04 \x01(\tR\rpythonVersion\x12\x33\n\x15python_implementation\x18\x05 \x01(\tR\x14pythonImplementation\x12#\n\rfree_threaded\x18\x06 \x01(\x08R\x0c\x66reeThreaded\x12\x18\n\x07\x61\x64\x61pter\x18\x07 \x01(\tR\x07\x61\x64\x61pter\x12%\n\x0egrpcio_version\x18\x08 \x01(\tR\rgrpcioVersion\x12)\n\x10protobuf_version\x18\t \x01(\tR\x0fprotobufVersion\"F\n\x12\x45xecuteToolRequest\x12\x30\n\x04\x63\x61ll\x18\x01 \x01(\x0b\x32\x1c.snakepit.bridge.v1.ToolCallR\x04\x63\x61ll\"\x91\x02\n\x13\x45xecuteToolResponse\x12\x35\n\x06result\x18\x01 \x01(\x0b\x32\x1d.snakepit.bridge.v1.ToolValueR\x06result\x12\x33\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1d.snakepit.bridge.v1.ToolErrorR\x05\x65rror\x12Q\n\x08metadata\x18\x03 \x03(\x0b\x32\x35.snakepit.bridge.v1.ExecuteToolResponse.MetadataEntryR\x08metadata\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"O\n\x1b\x45xecuteStreamingToolRequest\x12\x30\n\x04\x63\x61ll\x18\x01 \x01(\x0b\x32\x1c.snakepit.bridge.v1.ToolCallR\x04\x63\x61ll\"W\n\x1c\x45xecuteStreamingToolResponse\x12\x37\n\x06\x63hunks\x18\x01 \x03(\x0b\x32\x1f.snakepit.bridge.v1.StreamChunkR\x06\x63hunks\"\x98\x02\n\x0bStreamChunk\x12\x31\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x1d.snakepit.bridge.v1.ToolValueR\x04\x64\x61ta\x12\x19\n\x08is_final\x18\x02 \x01(\x08R\x07isFinal\x12I\n\x08metadata\x18\x03 \x03(\x0b\x32-.snakepit.bridge.v1.StreamChunk.MetadataEntryR\x08metadata\x12\x33\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1d.snakepit.bridge.v1.ToolErrorR\x05\x65rror\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xa0\x01\n\x0c\x43\x61llsRequest\x12\x17\n\x07\x63\x61ll_id\x18\x01 \x01(\rR\x06\x63\x61llId\x12\x35\n\x04\x63\x61ll\x18\x02 \x01(\x0b\x32\x1f.snakepit.bridge.v1.ChannelCallH\x00R\x04\x63\x61ll\x12\x38\n\x06\x63\x61ncel\x18\x03 \x01(\x0b\x32\x1e.snakepit.bridge.v1.CallCancelH\x00R\x06\x63\x61ncelB\x06\n\x04kind\"\xe2\x01\n\x0b\x43hannelCall\x12\x30\n\x04\x63\x61ll\x18\x01 \x01(\x0b\x32\x1c.snakepit.bridge.v1.ToolCallR\x04\x63\x61ll\x12\x1d\n\ntimeout_ms\x18\x02 \x01(\rR\ttimeoutMs\x12\x46\n\x07headers\x18\x03 \x03(\x0b\x32,.snakepit.bridge.v1.ChannelCall.HeadersEntryR\x07headers\x1a:\n\x0cHeadersEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x0c\n\nCallCancel\"m\n\rCallsResponse\x12\x17\n\x07\x63\x61ll_id\x18\x01 \x01(\rR\x06\x63\x61llId\x12\x43\n\x08response\x18\x02 \x01(\x0b\x32\'.snakepit.bridge.v1.ExecuteToolResponseR\x08response\"\x16\n\x14\x44\x65scribeToolsRequest\"K\n\x15\x44\x65scribeToolsResponse\x12\x32\n\x05tools\x18\x01 \x03(\x0b\x32\x1c.snakepit.bridge.v1.ToolSpecR\x05tools\"4\n\x13\x42\x65ginSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x16\n\x14\x42\x65ginSessionResponse\"2\n\x11\x45ndSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x14\n\x12\x45ndSessionResponse2\xaf\x05\n\rWorkerService\x12I\n\x04Ping\x12\x1f.snakepit.bridge.v1.PingRequest\x1a .snakepit.bridge.v1.PingResponse\x12^\n\x0b\x45xecuteTool\x12&.snakepit.bridge.v1.ExecuteToolRequest\x1a\'.snakepit.bridge.v1.ExecuteToolResponse\x12{\n\x14\x45xecuteStreamingTool\x12/.snakepit.bridge.v1.ExecuteStreamingToolRequest\x1a\x30.snakepit.bridge.v1.ExecuteStreamingToolResponse0\x01\x12P\n\x05\x43\x61lls\x12 .snakepit.bridge.v1.CallsRequest\x1a!.snakepit.bridge.v1.CallsResponse(\x01\x30\x01\x12\x64\n\rDescribeTools\x12(.snakepit.bridge.v1.DescribeToolsRequest\x1a).snakepit.bridge.v1.DescribeToolsResponse\x12\x61\n\x0c\x42\x65ginSession\x12\'.snakepit.bridge.v1.BeginSessionRequest\x1a(.snakepit.bridge.v1.BeginSessionResponse\x12[\n\nEndSession\x12%.snakepit.bridge.v1.EndSessionRequest\x1a&.snakepit.bridge.v1.EndSessionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fsnakepit/bridge/v1/worker.proto\x12\x12snakepit.bridge.v1\x1a\x1fsnakepit/bridge/v1/common.proto\"\'\n\x0bPingRequest\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\"\\\n\x0cPingResponse\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\x12\x32\n\x04info\x18\x02 \x01(\x0b\x32\x1e.snakepit.bridge.v1.WorkerInfoR\x04info\"\xbb\x02\n\nWorkerInfo\x12\x10\n\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n\x04mode\x18\x02 \x01(\tR\x04mode\x12\x1a\n\x08\x63\x61pacity\x18\x03 \x01(\rR\x08\x63\x61pacity\x12%\n\x0epython_version\x18\x04 \x01(\tR\rpythonVersion\x12\x33\n\x15python_implementation\x18\x05 \x01(\tR\x14pythonImplementation\x12#\n\rfree_threaded\x18\x06 \x01(\x08R\x0c\x66reeThreaded\x12\x18\n\x07\x61\x64\x61pter\x18\x07 \x01(\tR\x07\x61\x64\x61pter\x12%\n\x0egrpcio_version\x18\x08 \x01(\tR\rgrpcioVersion\x12)\n\x10protobuf_version\x18\t \x01(\tR\x0fprotobufVersion\"F\n\x12\x45xecuteToolRequest\x12\x30\n\x04\x63\x61ll\x18\x01 \x01(\x0b\x32\x1c.snakepit.bridge.v1.ToolCallR\x04\x63\x61ll\"\x91\x02\n\x13\x45xecuteToolResponse\x12\x35\n\x06result\x18\x01 \x01(\x0b\x32\x1d.snakepit.bridge.v1.ToolValueR\x06result\x12\x33\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1d.snakepit.bridge.v1.ToolErrorR\x05\x65rror\x12Q\n\x08metadata\x18\x03 \x03(\x0b\x32\x35.snakepit.bridge.v1.ExecuteToolResponse.MetadataEntryR\x08metadata\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"O\n\x1b\x45xecuteStreamingToolRequest\x12\x30\n\x04\x63\x61ll\x18\x01 \x01(\x0b\x32\x1c.snakepit.bridge.v1.ToolCallR\x04\x63\x61ll\"W\n\x1c\x45xecuteStreamingToolResponse\x12\x37\n\x06\x63hunks\x18\x01 \x03(\x0b\x32\x1f.snakepit.bridge.v1.StreamChunkR\x06\x63hunks\"\x98\x02\n\x0bStreamChunk\x12\x31\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x1d.snakepit.bridge.v1.ToolValueR\x04\x64\x61ta\x12\x19\n\x08is_final\x18\x02 \x01(\x08R\x07isFinal\x12I\n\x08metadata\x18\x03 \x03(\x0b\x32-.snakepit.bridge.v1.StreamChunk.MetadataEntryR\x08metadata\x12\x33\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1d.snakepit.bridge.v1.ToolErrorR\x05\x65rror\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xe3\x01\n\x0c\x43\x61llsRequest\x12\x17\n\x07\x63\x61ll_id\x18\x01 \x01(\rR\x06\x63\x61llId\x12\x35\n\x04\x63\x61ll\x18\x02 \x01(\x0b\x32\x1f.snakepit.bridge.v1.ChannelCallH\x00R\x04\x63\x61ll\x12\x38\n\x06\x63\x61ncel\x18\x03 \x01(\x0b\x32\x1e.snakepit.bridge.v1.CallCancelH\x00R\x06\x63\x61ncel\x12\x41\n\x0bhost_answer\x18\x04 \x01(\x0b\x32\x1e.snakepit.bridge.v1.HostAnswerH\x00R\nhostAnswerB\x06\n\x04kind\"\xe2\x01\n\x0b\x43hannelCall\x12\x30\n\x04\x63\x61ll\x18\x01 \x01(\x0b\x32\x1c.snakepit.bridge.v1.ToolCallR\x04\x63\x61ll\x12\x1d\n\ntimeout_ms\x18\x02 \x01(\rR\ttimeoutMs\x12\x46\n\x07headers\x18\x03 \x03(\x0b\x32,.snakepit.bridge.v1.ChannelCall.HeadersEntryR\x07headers\x1a:\n\x0cHeadersEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x0c\n\nCallCancel\"\xb1\x01\n\rCallsResponse\x12\x17\n\x07\x63\x61ll_id\x18\x01 \x01(\rR\x06\x63\x61llId\x12\x43\n\x08response\x18\x02 \x01(\x0b\x32\'.snakepit.bridge.v1.ExecuteToolResponseR\x08response\x12\x42\n\x0chost_request\x18\x03 \x01(\x0b\x32\x1f.snakepit.bridge.v1.HostRequestR\x0bhostRequest\"\x81\x02\n\x0bHostRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\rR\trequestId\x12\x16\n\x06method\x18\x02 \x01(\tR\x06method\x12\x18\n\x07payload\x18\x03 \x01(\x0cR\x07payload\x12\x46\n\x07headers\x18\x04 \x03(\x0b\x32,.snakepit.bridge.v1.HostRequest.HeadersEntryR\x07headers\x12\x1d\n\ntimeout_ms\x18\x05 \x01(\rR\ttimeoutMs\x1a:\n\x0cHeadersEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xda\x01\n\nHostAnswer\x12\x1d\n\nrequest_id\x18\x01 \x01(\rR\trequestId\x12\x18\n\x07payload\x18\x02 \x01(\x0cR\x07payload\x12\x1f\n\x0bstatus_code\x18\x03 \x01(\rR\nstatusCode\x12%\n\x0estatus_message\x18\x04 \x01(\tR\rstatusMessage\x12\x1d\n\nerror_code\x18\x05 \x01(\tR\terrorCode\x12,\n\x12\x65rror_details_json\x18\x06 \x01(\x0cR\x10\x65rrorDetailsJson\"\x16\n\x14\x44\x65scribeToolsRequest\"K\n\x15\x44\x65scribeToolsResponse\x12\x32\n\x05tools\x18\x01 \x03(\x0b\x32\x1c.snakepit.bridge.v1.ToolSpecR\x05tools\"4\n\x13\x42\x65ginSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x16\n\x14\x42\x65ginSessionResponse\"2\n\x11\x45ndSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x14\n\x12\x45ndSessionResponse2\xaf\x05\n\rWorkerService\x12I\n\x04Ping\x12\x1f.snakepit.bridge.v1.PingRequest\x1a .snakepit.bridge.v1.PingResponse\x12^\n\x0b\x45xecuteTool\x12&.snakepit.bridge.v1.ExecuteToolRequest\x1a\'.snakepit.bridge.v1.ExecuteToolResponse\x12{\n\x14\x45xecuteStreamingTool\x12/.snakepit.bridge.v1.ExecuteStreamingToolRequest\x1a\x30.snakepit.bridge.v1.ExecuteStreamingToolResponse0\x01\x12P\n\x05\x43\x61lls\x12 .snakepit.bridge.v1.CallsRequest\x1a!.snakepit.bridge.v1.CallsResponse(\x01\x30\x01\x12\x64\n\rDescribeTools\x12(.snakepit.bridge.v1.DescribeToolsRequest\x1a).snakepit.bridge.v1.DescribeToolsResponse\x12\x61\n\x0c\x42\x65ginSession\x12\'.snakepit.bridge.v1.BeginSessionRequest\x1a(.snakepit.bridge.v1.BeginSessionResponse\x12[\n\nEndSession\x12%.snakepit.bridge.v1.EndSessionRequest\x1a&.snakepit.bridge.v1.EndSessionResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'snakepit.bridge.v1.worker_pb2', globals())
@@ -27,6 +27,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _STREAMCHUNK_METADATAENTRY._serialized_options = b'8\001'
   _CHANNELCALL_HEADERSENTRY._options = None
   _CHANNELCALL_HEADERSENTRY._serialized_options = b'8\001'
+  _HOSTREQUEST_HEADERSENTRY._options = None
+  _HOSTREQUEST_HEADERSENTRY._serialized_options = b'8\001'
   _PINGREQUEST._serialized_start=88
   _PINGREQUEST._serialized_end=127
   _PINGRESPONSE._serialized_start=129
@@ -48,27 +50,33 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _STREAMCHUNK_METADATAENTRY._serialized_start=828
   _STREAMCHUNK_METADATAENTRY._serialized_end=887
   _CALLSREQUEST._serialized_start=1343
-  _CALLSREQUEST._serialized_end=1503
-  _CHANNELCALL._serialized_start=1506
-  _CHANNELCALL._serialized_end=1732
-  _CHANNELCALL_HEADERSENTRY._serialized_start=1674
-  _CHANNELCALL_HEADERSENTRY._serialized_end=1732
-  _CALLCANCEL._serialized_start=1734
-  _CALLCANCEL._serialized_end=1746
-  _CALLSRESPONSE._serialized_start=1748
-  _CALLSRESPONSE._serialized_end=1857
-  _DESCRIBETOOLSREQUEST._serialized_start=1859
-  _DESCRIBETOOLSREQUEST._serialized_end=1881
-  _DESCRIBETOOLSRESPONSE._serialized_start=1883
-  _DESCRIBETOOLSRESPONSE._serialized_end=1958
-  _BEGINSESSIONREQUEST._serialized_start=1960
-  _BEGINSESSIONREQUEST._serialized_end=2012
-  _BEGINSESSIONRESPONSE._serialized_start=2014
-  _BEGINSESSIONRESPONSE._serialized_end=2036
-  _ENDSESSIONREQUEST._serialized_start=2038
-  _ENDSESSIONREQUEST._serialized_end=2088
-  _ENDSESSIONRESPONSE._serialized_start=2090
-  _ENDSESSIONRESPONSE._serialized_end=2110
-  _WORKERSERVICE._serialized_start=2113
-  _WORKERSERVICE._serialized_end=2800
+  _CALLSREQUEST._serialized_end=1570
+  _CHANNELCALL._serialized_start=1573
+  _CHANNELCALL._serialized_end=1799
+  _CHANNELCALL_HEADERSENTRY._serialized_start=1741
+  _CHANNELCALL_HEADERSENTRY._serialized_end=1799
+  _CALLCANCEL._serialized_start=1801
+  _CALLCANCEL._serialized_end=1813
+  _CALLSRESPONSE._serialized_start=1816
+  _CALLSRESPONSE._serialized_end=1993
+  _HOSTREQUEST._serialized_start=1996
+  _HOSTREQUEST._serialized_end=2253
+  _HOSTREQUEST_HEADERSENTRY._serialized_start=1741
+  _HOSTREQUEST_HEADERSENTRY._serialized_end=1799
+  _HOSTANSWER._serialized_start=2256
+  _HOSTANSWER._serialized_end=2474
+  _DESCRIBETOOLSREQUEST._serialized_start=2476
+  _DESCRIBETOOLSREQUEST._serialized_end=2498
+  _DESCRIBETOOLSRESPONSE._serialized_start=2500
+  _DESCRIBETOOLSRESPONSE._serialized_end=2575
+  _BEGINSESSIONREQUEST._serialized_start=2577
+  _BEGINSESSIONREQUEST._serialized_end=2629
+  _BEGINSESSIONRESPONSE._serialized_start=2631
+  _BEGINSESSIONRESPONSE._serialized_end=2653
+  _ENDSESSIONREQUEST._serialized_start=2655
+  _ENDSESSIONREQUEST._serialized_end=2705
+  _ENDSESSIONRESPONSE._serialized_start=2707
+  _ENDSESSIONRESPONSE._serialized_end=2727
+  _WORKERSERVICE._serialized_start=2730
+  _WORKERSERVICE._serialized_end=3417
 # @@protoc_insertion_point(module_scope)

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file snakepit/bridge/v1/worker.proto.
  */
 export const file_snakepit_bridge_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zbmFrZXBpdC9icmlkZ2UvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC5icmlkZ2UudjEiHgoLUGluZ1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSJNCgxQaW5nUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCRIsCgRpbmZvGAIgASgLMh4uc25ha2VwaXQuYnJpZGdlLnYxLldvcmtlckluZm8iygEKCldvcmtlckluZm8SCwoDcGlkGAEgASgFEgwKBG1vZGUYAiABKAkSEAoIY2FwYWNpdHkYAyABKA0SFgoOcHl0aG9uX3ZlcnNpb24YBCABKAkSHQoVcHl0aG9uX2ltcGxlbWVudGF0aW9uGAUgASgJEhUKDWZyZWVfdGhyZWFkZWQYBiABKAgSDwoHYWRhcHRlchgHIAEoCRIWCg5ncnBjaW9fdmVyc2lvbhgIIAEoCRIYChBwcm90b2J1Zl92ZXJzaW9uGAkgASgJIkAKEkV4ZWN1dGVUb29sUmVxdWVzdBIqCgRjYWxsGAEgASgLMhwuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xDYWxsIuwBChNFeGVjdXRlVG9vbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIdLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sVmFsdWUSLAoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbEVycm9yEkcKCG1ldGFkYXRhGAMgAygLMjUuc25ha2VwaXQuYnJpZGdlLnYxLkV4ZWN1dGVUb29sUmVzcG9uc2UuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSQobRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXF1ZXN0EioKBGNhbGwYASABKAsyHC5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbENhbGwiTwocRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXNwb25zZRIvCgZjaHVua3MYASADKAsyHy5zbmFrZXBpdC5icmlkZ2UudjEuU3RyZWFtQ2h1bmsi7AEKC1N0cmVhbUNodW5rEisKBGRhdGEYASABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbFZhbHVlEhAKCGlzX2ZpbmFsGAIgASgIEj8KCG1ldGFkYXRhGAMgAygLMi0uc25ha2VwaXQuYnJpZGdlLnYxLlN0cmVhbUNodW5rLk1ldGFkYXRhRW50cnkSLAoFZXJyb3IYBCABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbEVycm9yGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKKAQoMQ2FsbHNSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKA0SLwoEY2FsbBgCIAEoCzIfLnNuYWtlcGl0LmJyaWRnZS52MS5DaGFubmVsQ2FsbEgAEjAKBmNhbmNlbBgDIAEoCzIeLnNuYWtlcGl0LmJyaWRnZS52MS5DYWxsQ2FuY2VsSABCBgoEa2luZCK8AQoLQ2hhbm5lbENhbGwSKgoEY2FsbBgBIAEoCzIcLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sQ2FsbBISCgp0aW1lb3V0X21zGAIgASgNEj0KB2hlYWRlcnMYAyADKAsyLC5zbmFrZXBpdC5icmlkZ2UudjEuQ2hhbm5lbENhbGwuSGVhZGVyc0VudHJ5Gi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIgwKCkNhbGxDYW5jZWwiWwoNQ2FsbHNSZXNwb25zZRIPCgdjYWxsX2lkGAEgASgNEjkKCHJlc3BvbnNlGAIgASgLMicuc25ha2VwaXQuYnJpZGdlLnYxLkV4ZWN1dGVUb29sUmVzcG9uc2UiFgoURGVzY3JpYmVUb29sc1JlcXVlc3QiRAoVRGVzY3JpYmVUb29sc1Jlc3BvbnNlEisKBXRvb2xzGAEgAygLMhwuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xTcGVjIikKE0JlZ2luU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIWChRCZWdpblNlc3Npb25SZXNwb25zZSInChFFbmRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhQKEkVuZFNlc3Npb25SZXNwb25zZTKvBQoNV29ya2VyU2VydmljZRJJCgRQaW5nEh8uc25ha2VwaXQuYnJpZGdlLnYxLlBpbmdSZXF1ZXN0GiAuc25ha2VwaXQuYnJpZGdlLnYxLlBpbmdSZXNwb25zZRJeCgtFeGVjdXRlVG9vbBImLnNuYWtlcGl0LmJyaWRnZS52MS5FeGVjdXRlVG9vbFJlcXVlc3QaJy5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVRvb2xSZXNwb25zZRJ7ChRFeGVjdXRlU3RyZWFtaW5nVG9vbBIvLnNuYWtlcGl0LmJyaWRnZS52MS5FeGVjdXRlU3RyZWFtaW5nVG9vbFJlcXVlc3QaMC5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXNwb25zZTABElAKBUNhbGxzEiAuc25ha2VwaXQuYnJpZGdlLnYxLkNhbGxzUmVxdWVzdBohLnNuYWtlcGl0LmJyaWRnZS52MS5DYWxsc1Jlc3BvbnNlKAEwARJkCg1EZXNjcmliZVRvb2xzEiguc25ha2VwaXQuYnJpZGdlLnYxLkRlc2NyaWJlVG9vbHNSZXF1ZXN0Gikuc25ha2VwaXQuYnJpZGdlLnYxLkRlc2NyaWJlVG9vbHNSZXNwb25zZRJhCgxCZWdpblNlc3Npb24SJy5zbmFrZXBpdC5icmlkZ2UudjEuQmVnaW5TZXNzaW9uUmVxdWVzdBooLnNuYWtlcGl0LmJyaWRnZS52MS5CZWdpblNlc3Npb25SZXNwb25zZRJbCgpFbmRTZXNzaW9uEiUuc25ha2VwaXQuYnJpZGdlLnYxLkVuZFNlc3Npb25SZXF1ZXN0GiYuc25ha2VwaXQuYnJpZGdlLnYxLkVuZFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_snakepit_bridge_v1_common]);
+  fileDesc("Ch9zbmFrZXBpdC9icmlkZ2UvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC5icmlkZ2UudjEiHgoLUGluZ1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSJNCgxQaW5nUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCRIsCgRpbmZvGAIgASgLMh4uc25ha2VwaXQuYnJpZGdlLnYxLldvcmtlckluZm8iygEKCldvcmtlckluZm8SCwoDcGlkGAEgASgFEgwKBG1vZGUYAiABKAkSEAoIY2FwYWNpdHkYAyABKA0SFgoOcHl0aG9uX3ZlcnNpb24YBCABKAkSHQoVcHl0aG9uX2ltcGxlbWVudGF0aW9uGAUgASgJEhUKDWZyZWVfdGhyZWFkZWQYBiABKAgSDwoHYWRhcHRlchgHIAEoCRIWCg5ncnBjaW9fdmVyc2lvbhgIIAEoCRIYChBwcm90b2J1Zl92ZXJzaW9uGAkgASgJIkAKEkV4ZWN1dGVUb29sUmVxdWVzdBIqCgRjYWxsGAEgASgLMhwuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xDYWxsIuwBChNFeGVjdXRlVG9vbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIdLnNuYWtlcGl0LmJyaWRnZS52MS5Ub29sVmFsdWUSLAoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbEVycm9yEkcKCG1ldGFkYXRhGAMgAygLMjUuc25ha2VwaXQuYnJpZGdlLnYxLkV4ZWN1dGVUb29sUmVzcG9uc2UuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSQobRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXF1ZXN0EioKBGNhbGwYASABKAsyHC5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbENhbGwiTwocRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXNwb25zZRIvCgZjaHVua3MYASADKAsyHy5zbmFrZXBpdC5icmlkZ2UudjEuU3RyZWFtQ2h1bmsi7AEKC1N0cmVhbUNodW5rEisKBGRhdGEYASABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbFZhbHVlEhAKCGlzX2ZpbmFsGAIgASgIEj8KCG1ldGFkYXRhGAMgAygLMi0uc25ha2VwaXQuYnJpZGdlLnYxLlN0cmVhbUNodW5rLk1ldGFkYXRhRW50cnkSLAoFZXJyb3IYBCABKAsyHS5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbEVycm9yGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLBAQoMQ2FsbHNSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKA0SLwoEY2FsbBgCIAEoCzIfLnNuYWtlcGl0LmJyaWRnZS52MS5DaGFubmVsQ2FsbEgAEjAKBmNhbmNlbBgDIAEoCzIeLnNuYWtlcGl0LmJyaWRnZS52MS5DYWxsQ2FuY2VsSAASNQoLaG9zdF9hbnN3ZXIYBCABKAsyHi5zbmFrZXBpdC5icmlkZ2UudjEuSG9zdEFuc3dlckgAQgYKBGtpbmQivAEKC0NoYW5uZWxDYWxsEioKBGNhbGwYASABKAsyHC5zbmFrZXBpdC5icmlkZ2UudjEuVG9vbENhbGwSEgoKdGltZW91dF9tcxgCIAEoDRI9CgdoZWFkZXJzGAMgAygLMiwuc25ha2VwaXQuYnJpZGdlLnYxLkNoYW5uZWxDYWxsLkhlYWRlcnNFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIMCgpDYWxsQ2FuY2VsIpIBCg1DYWxsc1Jlc3BvbnNlEg8KB2NhbGxfaWQYASABKA0SOQoIcmVzcG9uc2UYAiABKAsyJy5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVRvb2xSZXNwb25zZRI1Cgxob3N0X3JlcXVlc3QYAyABKAsyHy5zbmFrZXBpdC5icmlkZ2UudjEuSG9zdFJlcXVlc3QixQEKC0hvc3RSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKA0SDgoGbWV0aG9kGAIgASgJEg8KB3BheWxvYWQYAyABKAwSPQoHaGVhZGVycxgEIAMoCzIsLnNuYWtlcGl0LmJyaWRnZS52MS5Ib3N0UmVxdWVzdC5IZWFkZXJzRW50cnkSEgoKdGltZW91dF9tcxgFIAEoDRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKOAQoKSG9zdEFuc3dlchISCgpyZXF1ZXN0X2lkGAEgASgNEg8KB3BheWxvYWQYAiABKAwSEwoLc3RhdHVzX2NvZGUYAyABKA0SFgoOc3RhdHVzX21lc3NhZ2UYBCABKAkSEgoKZXJyb3JfY29kZRgFIAEoCRIaChJlcnJvcl9kZXRhaWxzX2pzb24YBiABKAwiFgoURGVzY3JpYmVUb29sc1JlcXVlc3QiRAoVRGVzY3JpYmVUb29sc1Jlc3BvbnNlEisKBXRvb2xzGAEgAygLMhwuc25ha2VwaXQuYnJpZGdlLnYxLlRvb2xTcGVjIikKE0JlZ2luU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIWChRCZWdpblNlc3Npb25SZXNwb25zZSInChFFbmRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhQKEkVuZFNlc3Npb25SZXNwb25zZTKvBQoNV29ya2VyU2VydmljZRJJCgRQaW5nEh8uc25ha2VwaXQuYnJpZGdlLnYxLlBpbmdSZXF1ZXN0GiAuc25ha2VwaXQuYnJpZGdlLnYxLlBpbmdSZXNwb25zZRJeCgtFeGVjdXRlVG9vbBImLnNuYWtlcGl0LmJyaWRnZS52MS5FeGVjdXRlVG9vbFJlcXVlc3QaJy5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVRvb2xSZXNwb25zZRJ7ChRFeGVjdXRlU3RyZWFtaW5nVG9vbBIvLnNuYWtlcGl0LmJyaWRnZS52MS5FeGVjdXRlU3RyZWFtaW5nVG9vbFJlcXVlc3QaMC5zbmFrZXBpdC5icmlkZ2UudjEuRXhlY3V0ZVN0cmVhbWluZ1Rvb2xSZXNwb25zZTABElAKBUNhbGxzEiAuc25ha2VwaXQuYnJpZGdlLnYxLkNhbGxzUmVxdWVzdBohLnNuYWtlcGl0LmJyaWRnZS52MS5DYWxsc1Jlc3BvbnNlKAEwARJkCg1EZXNjcmliZVRvb2xzEiguc25ha2VwaXQuYnJpZGdlLnYxLkRlc2NyaWJlVG9vbHNSZXF1ZXN0Gikuc25ha2VwaXQuYnJpZGdlLnYxLkRlc2NyaWJlVG9vbHNSZXNwb25zZRJhCgxCZWdpblNlc3Npb24SJy5zbmFrZXBpdC5icmlkZ2UudjEuQmVnaW5TZXNzaW9uUmVxdWVzdBooLnNuYWtlcGl0LmJyaWRnZS52MS5CZWdpblNlc3Npb25SZXNwb25zZRJbCgpFbmRTZXNzaW9uEiUuc25ha2VwaXQuYnJpZGdlLnYxLkVuZFNlc3Npb25SZXF1ZXN0GiYuc25ha2VwaXQuYnJpZGdlLnYxLkVuZFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_snakepit_bridge_v1_common]);
 
 /**
  * @generated from message snakepit.bridge.v1.PingRequest
@@ -274,6 +274,14 @@ export type CallsRequest = Message<"snakepit.bridge.v1.CallsRequest"> & {
      */
     value: CallCancel;
     case: "cancel";
+  } | {
+    /**
+     * The host's answer to a HostRequest the worker sent on this channel (call_id is then unused).
+     *
+     * @generated from field: snakepit.bridge.v1.HostAnswer host_answer = 4;
+     */
+    value: HostAnswer;
+    case: "hostAnswer";
   } | { case: undefined; value?: undefined };
 };
 
@@ -332,12 +340,16 @@ export const CallCancelSchema: GenMessage<CallCancel> = /*@__PURE__*/
   messageDesc(file_snakepit_bridge_v1_worker, 10);
 
 /**
- * One call's outcome on the call channel.
+ * One frame from the worker on the call channel: a call's outcome (`response`), or a request to
+ * the host (`host_request`) made by a tool while it runs. Exactly one of the two is set.
  *
  * @generated from message snakepit.bridge.v1.CallsResponse
  */
 export type CallsResponse = Message<"snakepit.bridge.v1.CallsResponse"> & {
   /**
+   * The call answered; with host_request, the channel call the request serves (0 when it serves a
+   * call that came as its own RPC).
+   *
    * @generated from field: uint32 call_id = 1;
    */
   callId: number;
@@ -346,6 +358,11 @@ export type CallsResponse = Message<"snakepit.bridge.v1.CallsResponse"> & {
    * @generated from field: snakepit.bridge.v1.ExecuteToolResponse response = 2;
    */
   response?: ExecuteToolResponse | undefined;
+
+  /**
+   * @generated from field: snakepit.bridge.v1.HostRequest host_request = 3;
+   */
+  hostRequest?: HostRequest | undefined;
 };
 
 /**
@@ -354,6 +371,111 @@ export type CallsResponse = Message<"snakepit.bridge.v1.CallsResponse"> & {
  */
 export const CallsResponseSchema: GenMessage<CallsResponse> = /*@__PURE__*/
   messageDesc(file_snakepit_bridge_v1_worker, 11);
+
+/**
+ * A HostService call made by a tool, sent to the host on the call channel of the client whose call
+ * it serves, so the host needs no open port (a worker run as a service, PROTOCOL.md §13b). The
+ * client asks for this by opening the channel with the header `x-snakepit-host-link: <id>` and
+ * sending the same header on its ExecuteTool and ExecuteStreamingTool RPCs.
+ *
+ * @generated from message snakepit.bridge.v1.HostRequest
+ */
+export type HostRequest = Message<"snakepit.bridge.v1.HostRequest"> & {
+  /**
+   * Chosen by the worker; unique among this channel's host requests waiting for an answer.
+   *
+   * @generated from field: uint32 request_id = 1;
+   */
+  requestId: number;
+
+  /**
+   * The HostService method, e.g. "GetSessionState".
+   *
+   * @generated from field: string method = 2;
+   */
+  method: string;
+
+  /**
+   * The method's request message, serialized.
+   *
+   * @generated from field: bytes payload = 3;
+   */
+  payload: Uint8Array;
+
+  /**
+   * What would travel as the host call's metadata: x-snakepit-correlation-id, traceparent, tracestate.
+   *
+   * @generated from field: map<string, string> headers = 4;
+   */
+  headers: { [key: string]: string };
+
+  /**
+   * How long the worker waits for the answer; 0 means until the call it serves ends.
+   *
+   * @generated from field: uint32 timeout_ms = 5;
+   */
+  timeoutMs: number;
+};
+
+/**
+ * Describes the message snakepit.bridge.v1.HostRequest.
+ * Use `create(HostRequestSchema)` to create a new message.
+ */
+export const HostRequestSchema: GenMessage<HostRequest> = /*@__PURE__*/
+  messageDesc(file_snakepit_bridge_v1_worker, 12);
+
+/**
+ * The host's answer to one HostRequest: the method's response, or the status the same HostService
+ * call would have ended with.
+ *
+ * @generated from message snakepit.bridge.v1.HostAnswer
+ */
+export type HostAnswer = Message<"snakepit.bridge.v1.HostAnswer"> & {
+  /**
+   * @generated from field: uint32 request_id = 1;
+   */
+  requestId: number;
+
+  /**
+   * The method's response message, serialized; set when status_code is 0.
+   *
+   * @generated from field: bytes payload = 2;
+   */
+  payload: Uint8Array;
+
+  /**
+   * A gRPC status code; 0 (OK) means payload holds the response.
+   *
+   * @generated from field: uint32 status_code = 3;
+   */
+  statusCode: number;
+
+  /**
+   * @generated from field: string status_message = 4;
+   */
+  statusMessage: string;
+
+  /**
+   * What HostService sends as the "snakepit-error-code" trailer, e.g. "session_not_found".
+   *
+   * @generated from field: string error_code = 5;
+   */
+  errorCode: string;
+
+  /**
+   * What HostService sends as the "snakepit-error-details-bin" trailer: a JSON object.
+   *
+   * @generated from field: bytes error_details_json = 6;
+   */
+  errorDetailsJson: Uint8Array;
+};
+
+/**
+ * Describes the message snakepit.bridge.v1.HostAnswer.
+ * Use `create(HostAnswerSchema)` to create a new message.
+ */
+export const HostAnswerSchema: GenMessage<HostAnswer> = /*@__PURE__*/
+  messageDesc(file_snakepit_bridge_v1_worker, 13);
 
 /**
  * @generated from message snakepit.bridge.v1.DescribeToolsRequest
@@ -366,7 +488,7 @@ export type DescribeToolsRequest = Message<"snakepit.bridge.v1.DescribeToolsRequ
  * Use `create(DescribeToolsRequestSchema)` to create a new message.
  */
 export const DescribeToolsRequestSchema: GenMessage<DescribeToolsRequest> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 12);
+  messageDesc(file_snakepit_bridge_v1_worker, 14);
 
 /**
  * @generated from message snakepit.bridge.v1.DescribeToolsResponse
@@ -383,7 +505,7 @@ export type DescribeToolsResponse = Message<"snakepit.bridge.v1.DescribeToolsRes
  * Use `create(DescribeToolsResponseSchema)` to create a new message.
  */
 export const DescribeToolsResponseSchema: GenMessage<DescribeToolsResponse> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 13);
+  messageDesc(file_snakepit_bridge_v1_worker, 15);
 
 /**
  * @generated from message snakepit.bridge.v1.BeginSessionRequest
@@ -400,7 +522,7 @@ export type BeginSessionRequest = Message<"snakepit.bridge.v1.BeginSessionReques
  * Use `create(BeginSessionRequestSchema)` to create a new message.
  */
 export const BeginSessionRequestSchema: GenMessage<BeginSessionRequest> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 14);
+  messageDesc(file_snakepit_bridge_v1_worker, 16);
 
 /**
  * @generated from message snakepit.bridge.v1.BeginSessionResponse
@@ -413,7 +535,7 @@ export type BeginSessionResponse = Message<"snakepit.bridge.v1.BeginSessionRespo
  * Use `create(BeginSessionResponseSchema)` to create a new message.
  */
 export const BeginSessionResponseSchema: GenMessage<BeginSessionResponse> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 15);
+  messageDesc(file_snakepit_bridge_v1_worker, 17);
 
 /**
  * @generated from message snakepit.bridge.v1.EndSessionRequest
@@ -430,7 +552,7 @@ export type EndSessionRequest = Message<"snakepit.bridge.v1.EndSessionRequest"> 
  * Use `create(EndSessionRequestSchema)` to create a new message.
  */
 export const EndSessionRequestSchema: GenMessage<EndSessionRequest> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 16);
+  messageDesc(file_snakepit_bridge_v1_worker, 18);
 
 /**
  * @generated from message snakepit.bridge.v1.EndSessionResponse
@@ -443,7 +565,7 @@ export type EndSessionResponse = Message<"snakepit.bridge.v1.EndSessionResponse"
  * Use `create(EndSessionResponseSchema)` to create a new message.
  */
 export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PURE__*/
-  messageDesc(file_snakepit_bridge_v1_worker, 17);
+  messageDesc(file_snakepit_bridge_v1_worker, 19);
 
 /**
  * Served by every worker process on loopback; called by the pool.
