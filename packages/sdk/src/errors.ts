@@ -79,7 +79,12 @@ export const errors = {
   aborted(tool: string, reason?: unknown): SnakepitError {
     return new SnakepitError('aborted', `call to "${tool}" was aborted`, { details: { tool }, cause: reason });
   },
-  workerExit(workerId: string, exit: { code: number | null; signal: string | null }): SnakepitError {
+  workerExit(workerId: string, exit: { code: number | null; signal: string | null; reason?: string }): SnakepitError {
+    if (exit.reason !== undefined) {
+      return new SnakepitError('worker_exit', `worker ${workerId} is gone during the call: ${exit.reason}`, {
+        details: { workerId, reason: exit.reason },
+      });
+    }
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
     return new SnakepitError('worker_exit', `worker ${workerId} exited (${how}) during the call`, {
       details: { workerId, exitCode: exit.code, signal: exit.signal },
@@ -89,6 +94,13 @@ export const errors = {
     return new SnakepitError('worker_busy', `the worker of session "${sessionId}" is busy`, {
       details: { sessionId, workerId },
     });
+  },
+  /**
+   * A worker refused a call for want of capacity (a remote worker other pools share), before it
+   * ran: the pool puts such a call back and the caller never sees this error.
+   */
+  workerRefused(workerId: string, reason: string, message: string): SnakepitError {
+    return new SnakepitError('worker_busy', message, { details: { workerId, reason, refusedByWorker: true } });
   },
   startupFailed(message: string, options: SnakepitErrorOptions = {}): SnakepitError {
     return new SnakepitError('startup_failed', message, options);

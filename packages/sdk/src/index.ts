@@ -1,6 +1,6 @@
 /** `@snakepit/sdk`: run Python tools from Node.js in a pool of warm worker processes. */
 export { createPool, type CloseOptions, type Pool, type PoolStats } from './pool/pool.js';
-export type { PoolOptions, RestartBackoffOptions, WorkerOutput } from './pool/options.js';
+export type { Adapter, PoolOptions, RestartBackoffOptions, WorkerOutput } from './pool/options.js';
 export type { ArgumentSchemas, JsonSchema } from './pool/argument-validation.js';
 export type { PoolCore, TypedPoolCalls, UntypedPoolCalls } from './pool/pool-interface.js';
 export type {
@@ -59,3 +59,4 @@ export type { Chunk } from './wire/chunk.js';
 export type { ChunkCallback, ChunkCallbackResult, ExecuteStream } from './pool/iterator-or-callback.js';
 export type { ToolArguments } from './wire/arguments.js';
 export type { AdapterV1, HeartbeatSettings } from './adapter/v1/adapter.js';
+export type { AdapterV2 } from './adapter/v2/adapter.js';

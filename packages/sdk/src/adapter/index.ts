@@ -9,11 +9,20 @@ export type {
   WorkerLogRecord,
   WorkerStartContext,
 } from './v1/adapter.js';
+export type { AdapterV2, SeatStartContext, SeatWatchContext } from './v2/adapter.js';
+export type { HostAnswer, HostRequest, HostRequestHandler } from '../bridge/host-requests.js';
+export {
+  connectGrpcWorker,
+  parseEndpoint,
+  type RemoteGrpcWorkerSettings,
+  type RemoteTlsOptions,
+} from '../workers/remote-grpc-worker.js';
 export type { WorkerToolSpec } from '../tools/worker-tool-catalog.js';
 export {
   createGrpcProcessAdapter,
   defaultChannelMaxRequestBytes,
   defaultMaxMessageBytes,
+  resolveMessageLimits,
   type GrpcProcessAdapterSettings,
 } from '../workers/grpc-process-adapter.js';
 export type { WorkerProcessSpec } from '../workers/worker-process.js';

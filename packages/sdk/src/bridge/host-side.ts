@@ -5,6 +5,7 @@
  * they are gone).
  */
 import { startBridgeServer, type BridgeServer } from './bridge-server.js';
+import { createHostRequestHandler, type HostRequestHandler } from './host-requests.js';
 import type { Logger } from '../observability/logging.js';
 import { createMemorySessionStore, type MemorySessionStoreOptions } from '../session/memory-session-store.js';
 import type { SessionStore } from '../session/session-store.js';
@@ -27,6 +28,8 @@ export class HostSide {
   readonly sessions: SessionStore;
   readonly tools: HostToolRegistry = createHostToolRegistry();
   readonly workerTools: WorkerToolCatalog = createWorkerToolCatalog();
+  /** The same service for workers that send their host requests on their call channel. */
+  readonly hostRequests: HostRequestHandler;
   /** Resolves with the bridge's address (undefined when the bridge is off); rejects when it cannot start. */
   readonly address: Promise<string | undefined>;
   private readonly ownsStore: boolean;
@@ -35,6 +38,7 @@ export class HostSide {
   constructor(options: HostSideOptions) {
     this.ownsStore = options.sessionStore === undefined;
     this.sessions = options.sessionStore ?? createMemorySessionStore(options.sessions);
+    this.hostRequests = createHostRequestHandler({ sessions: this.sessions, tools: this.tools, workerTools: this.workerTools, logger: options.logger });
     this.bridge = options.hostBridge
       ? startBridgeServer({
           sessions: this.sessions,

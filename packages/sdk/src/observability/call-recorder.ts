@@ -103,6 +103,16 @@ export class CallRecorder {
     logger.debug({ ...identity(call), workerId, waitMs, args: call.argsDescription }, 'call started');
   }
 
+  /** The worker refused the running call before it ran (`PoolCall.returnAfterRefusal`): it is no longer in flight. */
+  refused(call: RecordedCall, workerId: string, reason: string): void {
+    const metrics = this.metrics;
+    metrics.inFlight -= 1;
+    metrics.counters.refusals += 1;
+    const events = this.events;
+    if (events.has('call:refused')) events.emit('call:refused', { ...identity(call), workerId, reason });
+    this.logger.debug({ ...identity(call), workerId, reason }, 'call refused by its worker; put back');
+  }
+
   /** A running call ended well; `result` is only described when `hasResult` (a stream has chunks, not a result). */
   succeeded(call: RecordedCall, workerId: string, halted: boolean, hasResult: boolean, result: unknown): void {
     const durationMs = performance.now() - call.dispatchedAt;

@@ -44,6 +44,8 @@ export interface PoolEvents {
   'call:start': CallStartEvent;
   'call:end': CallEndEvent;
   'call:error': CallErrorEvent;
+  /** A worker shared with other pools had no room and refused the call before running it; the pool puts it back. */
+  'call:refused': CallIdentity & { workerId: string; reason: string };
   'queue:enter': { callId: number; correlationId: string; queueLength: number };
   'queue:leave': { callId: number; correlationId: string; waitMs: number; reason: QueueLeaveReason };
   'worker:spawn': { workerId: string };

@@ -112,6 +112,8 @@ export interface PoolCounters {
   restarts: number;
   /** Workers retired by `maxRequestsPerWorker` or `workerTtlMs`. */
   recycled: number;
+  /** Times a worker shared with other pools refused a call for want of room (the call was put back, not failed). */
+  refusals: number;
 }
 
 /** What the pool measures about its calls; shared by the call path and `stats()`. */
@@ -125,6 +127,7 @@ export class PoolMetrics {
     queueTimeouts: 0,
     restarts: 0,
     recycled: 0,
+    refusals: 0,
   };
   readonly runTime = new Histogram();
   readonly waitTime = new Histogram();

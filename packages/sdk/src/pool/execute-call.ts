@@ -32,6 +32,7 @@ export class ExecuteCall extends PoolCall {
       },
       (error: unknown) => {
         const failure = toSnakepitError(error, 'execute');
+        if (this.returnAfterRefusal(slot, failure)) return;
         this.fail(failure);
         this.host.scheduler.release(slot, this, failure);
       },

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { AdapterV1, HeartbeatSettings } from '../adapter/v1/adapter.js';
+import type { AdapterV2 } from '../adapter/v2/adapter.js';
 import { errors } from '../errors.js';
 import { loggerFromEnvironment, type Logger } from '../observability/logging.js';
 import type { MemorySessionStoreOptions } from '../session/memory-session-store.js';
@@ -25,8 +26,12 @@ export interface RestartBackoffOptions {
   resetAfterMs: number;
 }
 
+/** Either version of the adapter spec. */
+export type Adapter = AdapterV1 | AdapterV2;
+
 export interface PoolOptions {
-  adapter: AdapterV1;
+  adapter: Adapter;
+  /** Workers to keep (v1 adapters). Not allowed with a v2 adapter, which reports its own seats. */
   size?: number;
   maxQueue?: number;
   queueTimeoutMs?: number;
@@ -81,7 +86,8 @@ export type WorkerOutput = 'stderr' | 'logger' | 'ignore';
 export const workerOutputs: readonly WorkerOutput[] = ['stderr', 'logger', 'ignore'];
 
 export interface ResolvedPoolOptions {
-  adapter: AdapterV1;
+  adapter: Adapter;
+  /** Seats of a v1 adapter; 0 for a v2 adapter (it reports its seats). */
   size: number;
   maxQueue: number;
   queueTimeoutMs: number;
@@ -104,6 +110,9 @@ export interface ResolvedPoolOptions {
   workerOutput: WorkerOutput;
   argumentSchemas: ArgumentSchemas | undefined;
 }
+
+/** Default `startupConcurrency` with a v2 adapter: connecting is cheap, spawning is not. */
+const remoteStartupConcurrency = 16;
 
 /** setTimeout fires at once beyond this, so no finite duration may exceed it. */
 export const maxTimerMs = 2 ** 31 - 1;
@@ -190,13 +199,10 @@ function affinityOption(name: string, value: unknown, fallback: AffinityMode): A
   return value as AffinityMode;
 }
 
-function isAdapter(value: unknown): value is AdapterV1 {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as AdapterV1).specificationVersion === 'v1' &&
-    typeof (value as AdapterV1).doStartWorker === 'function'
-  );
+function isAdapter(value: unknown): value is Adapter {
+  if (typeof value !== 'object' || value === null || typeof (value as Adapter).doStartWorker !== 'function') return false;
+  const version = (value as Adapter).specificationVersion;
+  return version === 'v1' || (version === 'v2' && typeof (value as AdapterV2).doWatchSeats === 'function');
 }
 
 function isLogger(value: unknown): value is Logger {
@@ -211,7 +217,11 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     if (!knownOptions.has(key)) throw errors.invalidParameter(key, 'is not a known pool option');
   }
   if (!isAdapter(options.adapter)) {
-    throw errors.invalidParameter('adapter', "must be an adapter implementing specificationVersion 'v1'");
+    throw errors.invalidParameter('adapter', "must be an adapter implementing specificationVersion 'v1' or 'v2'");
+  }
+  const reportsSeats = options.adapter.specificationVersion === 'v2';
+  if (reportsSeats && options.size !== undefined) {
+    throw errors.invalidParameter('size', `does not apply: adapter "${options.adapter.name}" reports its own workers`);
   }
   if (options.logger !== undefined && !isLogger(options.logger)) {
     throw errors.invalidParameter('logger', 'must have trace/debug/info/warn/error/fatal and child methods');
@@ -232,7 +242,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     throw errors.invalidParameter('dataDir', 'must be a non-empty path');
   }
 
-  const size = numberOption('size', options.size, os.availableParallelism(), { integer: true, min: 1 });
+  // 0 with a v2 adapter: its seats come and go as it reports them.
+  const size = reportsSeats ? 0 : numberOption('size', options.size, os.availableParallelism(), { integer: true, min: 1 });
   const backoff = objectOption('restartBackoff', options.restartBackoff, Object.keys(defaultRestartBackoff));
   const heartbeat = objectOption('heartbeat', options.heartbeat, Object.keys(defaultHeartbeat));
   const restartBackoff: RestartBackoffOptions = {
@@ -258,7 +269,10 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     timeoutMs: durationOption('timeoutMs', options.timeoutMs, 30_000),
     streamTimeoutMs: durationOption('streamTimeoutMs', options.streamTimeoutMs, 300_000),
     affinity: affinityOption('affinity', options.affinity, 'hint'),
-    startupConcurrency: numberOption('startupConcurrency', options.startupConcurrency, size, { integer: true, min: 1 }),
+    startupConcurrency: numberOption('startupConcurrency', options.startupConcurrency, reportsSeats ? remoteStartupConcurrency : size, {
+      integer: true,
+      min: 1,
+    }),
     startupTimeoutMs: durationOption('startupTimeoutMs', options.startupTimeoutMs, 30_000),
     maxRequestsPerWorker: numberOption('maxRequestsPerWorker', options.maxRequestsPerWorker, Infinity, {
       integer: true,

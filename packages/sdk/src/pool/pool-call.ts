@@ -23,7 +23,7 @@ export interface CallHost {
   /** Events, metrics, logs and spans of each call. */
   readonly recorder: CallRecorder;
   /** Where a call waits and runs: told when a call leaves its queue early and when its worker is free again. */
-  readonly scheduler: Pick<Scheduler, 'leaveQueue' | 'release'>;
+  readonly scheduler: Pick<Scheduler, 'leaveQueue' | 'release' | 'refused'>;
   /** The pool's one door for calls: makes sure a session call's session exists, then schedules it. */
   admit(call: PoolCall): void;
 }
@@ -164,6 +164,22 @@ export abstract class PoolCall implements QueueEntry<PoolCall>, RecordedCall {
     if (this.state !== 'running') return false;
     this.settle();
     this.host.recorder.succeeded(this, this.worker!.id, halted, hasResult, result);
+    return true;
+  }
+
+  /**
+   * The worker refused this running call before it ran (a remote worker without room: `worker_busy`
+   * marked `refusedByWorker`): the call goes back to the scheduler and its caller sees nothing.
+   * False when `error` is no such refusal or the call already ended; the caller then fails it.
+   */
+  protected returnAfterRefusal(slot: WorkerSlot, error: SnakepitError): boolean {
+    if (this.state !== 'running' || error.code !== 'worker_busy' || error.details.refusedByWorker !== true) return false;
+    const reason = String(error.details.reason ?? 'busy');
+    this.host.recorder.refused(this, slot.id, reason);
+    this.worker = undefined;
+    this.controller = undefined;
+    this.state = 'created';
+    this.host.scheduler.refused(slot, this, reason);
     return true;
   }
 

@@ -86,13 +86,15 @@ class WorkerPool implements Pool {
       maxQueue: options.maxQueue,
       queueTimeoutMs: options.queueTimeoutMs,
       refusal: () => this.refusal(),
+      rendezvous: options.adapter.specificationVersion === 'v2',
     });
     this.scheduler = scheduler;
     this.callHost = { recorder, scheduler, admit: (call) => this.admit(call) };
     const token = randomBytes(32).toString('hex');
     // Workers wait for the bridge's address before starting; shutdown() stops it after the workers.
     this.host = new HostSide({
-      hostBridge: options.hostBridge,
+      // A v2 adapter may reach its workers' host requests on their own connections: no port then.
+      hostBridge: options.hostBridge && (options.adapter.specificationVersion === 'v1' || options.adapter.usesHostBridge),
       token,
       logger,
       ...(options.sessionStore !== undefined ? { sessionStore: options.sessionStore } : {}),
@@ -110,6 +112,7 @@ class WorkerPool implements Pool {
       registry: this.registry,
       token,
       hostAddress,
+      hostRequests: this.host.hostRequests,
       workerGone: (workerId) => this.host.workerGone(workerId),
       readinessChanged: () => this.readinessChanged(),
     });

@@ -7,6 +7,15 @@
  * Invariant: while the shared queue is not empty, no ready worker has free capacity (every path
  * that frees capacity or adds a worker drains the queues first), so a new call that finds a free
  * worker never jumps ahead of a waiting one.
+ *
+ * Sessions: a session's worker is the one that served it last (remembered), or — with seats a v2
+ * adapter names — the seat that ranks highest for it by rendezvous hashing among the ready ones
+ * (rendezvous.ts), so that every Node process sharing a fleet picks the same worker.
+ *
+ * Refusals: a remote worker shared with other pools may refuse a call it has no room for (the call
+ * never ran). The call goes back — to another free worker, or to the queue at its old place — and
+ * the worker takes no call for a short, growing pause; a worker that refuses because it drains is
+ * treated as gone.
  */
 import { errors, type SnakepitError } from '../errors.js';
 import type { CallRecorder } from '../observability/call-recorder.js';
@@ -16,9 +25,13 @@ import type { WorkerSlot } from '../workers/worker-slot.js';
 import { CallQueue } from './call-queue.js';
 import type { PoolCall } from './pool-call.js';
 import { SessionAffinity } from './session-affinity.js';
+import { rendezvousOwner } from './rendezvous.js';
 
 /** How many sessions the pool remembers a worker for. */
 export const sessionMemoryLimit = 100_000;
+
+/** A refusing worker's pause: the first, and the longest after repeated refusals (±50 % jitter). */
+const refusalPauseMs = { first: 5, max: 250 };
 
 /** What the worker side does when the scheduler routes to, or learns something about, a worker. */
 export interface WorkerEvents {
@@ -37,6 +50,8 @@ export interface SchedulerHost {
   readonly queueTimeoutMs: number;
   /** Why no call may be accepted right now (closed, or no worker can start), if so. */
   refusal(): SnakepitError | undefined;
+  /** Place sessions by rendezvous hashing of their id over the workers' seat keys (v2 adapters). */
+  readonly rendezvous: boolean;
 }
 
 export class Scheduler {
@@ -75,7 +90,7 @@ export class Scheduler {
     const sessionId = call.sessionId;
     let sessionWorker: WorkerSlot | undefined;
     if (sessionId !== undefined) {
-      sessionWorker = this.affinity.workerOf(sessionId);
+      sessionWorker = this.ownerOf(sessionId);
       if (sessionWorker !== undefined) {
         if (sessionWorker.hasFreeCapacity()) {
           this.dispatch(call, sessionWorker);
@@ -119,6 +134,7 @@ export class Scheduler {
   /** The adapter call of `call` settled on `slot`. */
   release(slot: WorkerSlot, call: PoolCall, error: SnakepitError | undefined): void {
     if (!slot.calls.delete(call)) return;
+    slot.refusals = 0;
     if (slot.state === 'ready') {
       if (error?.code === 'worker_exit') {
         this.workers!.workerReportedDead(slot);
@@ -128,6 +144,64 @@ export class Scheduler {
     } else if (slot.state === 'draining' && slot.calls.size === 0) {
       this.workers!.drained(slot);
     }
+  }
+
+  /**
+   * `slot`'s worker refused `call` before running it (`PoolCall.refusedBy`): the call goes to another
+   * free worker or back into the queue at its place; a strict session call stays with its worker
+   * (`strict-fail-fast` fails as busy). The worker pauses, or leaves when it refused for draining.
+   */
+  refused(slot: WorkerSlot, call: PoolCall, reason: unknown): void {
+    if (!slot.calls.delete(call)) return;
+    if (reason === 'draining') {
+      if (slot.state === 'ready') this.workers!.workerReportedDead(slot);
+    } else if (slot.state === 'ready') {
+      this.pause(slot);
+    } else if (slot.state === 'draining' && slot.calls.size === 0) {
+      this.workers!.drained(slot);
+    }
+    const sessionId = call.sessionId;
+    if (sessionId !== undefined && call.affinity !== 'hint') {
+      const owner = this.ownerOf(sessionId);
+      if (owner !== undefined) {
+        if (owner.hasFreeCapacity()) this.dispatch(call, owner);
+        else if (call.affinity === 'strict-fail-fast') call.fail(errors.workerBusy(sessionId, owner.id));
+        else this.requeue(call, owner);
+        return;
+      }
+    }
+    const free = this.leastLoaded(false);
+    if (free !== undefined) this.dispatch(call, free);
+    else this.requeue(call, undefined);
+  }
+
+  /** No call goes to `slot` until a pause (growing with each refusal in a row) ends. */
+  private pause(slot: WorkerSlot): void {
+    slot.refusals += 1;
+    const base = Math.min(refusalPauseMs.first * 2 ** (slot.refusals - 1), refusalPauseMs.max);
+    clearTimeout(slot.pauseTimer);
+    slot.pauseTimer = setTimeout(() => {
+      slot.pauseTimer = undefined;
+      if (slot.state === 'ready') this.pump(slot);
+    }, base * (0.5 + Math.random()));
+  }
+
+  /** Back into a queue at its place (ahead of calls that arrived after it), past `maxQueue`: it was admitted already. */
+  private requeue(call: PoolCall, pinnedTo: WorkerSlot | undefined): void {
+    let queue = this.shared;
+    if (pinnedTo !== undefined) {
+      queue = this.pinned.get(pinnedTo) ?? new CallQueue<PoolCall>();
+      this.pinned.set(pinnedTo, queue);
+    }
+    queue.insertInOrder(call);
+    this.queued += 1;
+    call.waitInQueue(this.host.queueTimeoutMs);
+    this.host.recorder.enteredQueue(call, this.queued);
+  }
+
+  /** The worker a session's calls go to, if any is ready. */
+  private ownerOf(sessionId: string): WorkerSlot | undefined {
+    return this.host.rendezvous ? rendezvousOwner(sessionId, this.ready) : this.affinity.workerOf(sessionId);
   }
 
   leaveQueue(call: PoolCall, reason: QueueLeaveReason): void {
@@ -152,7 +226,7 @@ export class Scheduler {
   private leastLoaded(newSession: boolean): WorkerSlot | undefined {
     let best: WorkerSlot | undefined;
     for (const slot of this.ready) {
-      if (slot.calls.size >= slot.capacity) continue;
+      if (!slot.hasFreeCapacity()) continue;
       if (best === undefined || Scheduler.lessLoaded(slot, best, newSession)) best = slot;
     }
     return best;
@@ -206,7 +280,7 @@ export class Scheduler {
       if (call === undefined) return undefined;
       if (call === shared && call.affinity !== 'hint' && call.sessionId !== undefined) {
         // A strict call whose session found a worker while it waited belongs to that worker now.
-        const owner = this.affinity.workerOf(call.sessionId);
+        const owner = this.ownerOf(call.sessionId);
         if (owner !== undefined && owner !== slot) {
           this.redirect(call, owner);
           continue;

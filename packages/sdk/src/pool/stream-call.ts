@@ -39,6 +39,8 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
   /** Ends of the stream waiting for the worker's release (see `afterRelease`). */
   private releaseWaiters: Array<() => void> = [];
   private previousNext: Promise<unknown> = Promise.resolve();
+  /** A chunk (or the end) reached the consumer: the call can no longer be started again elsewhere. */
+  private delivered = false;
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Chunk> {
     return this;
@@ -149,6 +151,14 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
       (error: unknown) => {
         this.innerNext = undefined;
         const failure = toSnakepitError(error, 'stream');
+        if (!this.delivered && this.state === 'running' && this.slot !== undefined) {
+          // Refused before its first chunk: the next worker starts it afresh.
+          const slot = this.slot;
+          this.slot = undefined;
+          this.inner = undefined;
+          if (this.returnAfterRefusal(slot, failure)) return;
+          this.slot = slot;
+        }
         if (this.state === 'running') {
           // The iterator threw, so it is finished: no return() needed.
           this.closing = true;
@@ -162,6 +172,7 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
   }
 
   private deliver(result: IteratorResult<Chunk>): void {
+    this.delivered = true;
     const pending = this.pending;
     this.pending = undefined;
     pending?.resolve(result);

@@ -6,6 +6,7 @@ const everyEvent = {
   'call:start': true,
   'call:end': true,
   'call:error': true,
+  'call:refused': true,
   'queue:enter': true,
   'queue:leave': true,
   'worker:spawn': true,

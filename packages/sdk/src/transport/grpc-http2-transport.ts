@@ -5,7 +5,7 @@
  * per-call machinery (Headers objects, AbortControllers, async-iterable pipelines), which is where
  * most of the client-side CPU of a small call went.
  *
- * Not supported: interceptors, JSON format, compression, TLS client options.
+ * Not supported: interceptors, JSON format, compression.
  */
 import type * as http2 from 'node:http2';
 import {
@@ -51,6 +51,13 @@ export interface GrpcHttp2TransportOptions {
   maxFrameSize?: number;
   /** Sent as `user-agent` unless the call sets its own. */
   userAgent?: string;
+  /** TLS client options for an `https:` baseUrl: trusted CA, client certificate and key (mTLS), server name. */
+  tls?: Pick<http2.SecureClientSessionOptions, 'ca' | 'cert' | 'key' | 'servername'>;
+  /**
+   * Open a new connection when the last one closed. Default true. False: the first connection is
+   * the only one (`ended` resolves when it closes, and later calls fail with Unavailable).
+   */
+  reconnect?: boolean;
 }
 
 /** A connect Transport that owns one HTTP/2 connection. */
@@ -59,6 +66,10 @@ export interface GrpcHttp2Transport extends Transport {
   close(): void;
   /** Closes the connection now; calls in flight fail with Unavailable. Idempotent. */
   destroy(): void;
+  /** Connects now; resolves once connected (TLS handshake done), rejects with the cause of a failure. */
+  connect(): Promise<void>;
+  /** Resolves once the transport is closed for good, with the connection's error if one ended it. */
+  readonly ended: Promise<unknown>;
 }
 
 /**
@@ -89,6 +100,8 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Gr
     sessionWindowSize: options.sessionWindowSize ?? 32 * mebibyte,
     maxSessionMemory: options.maxSessionMemory ?? 256,
     maxFrameSize: options.maxFrameSize ?? mebibyte,
+    tls: options.tls,
+    reconnect: options.reconnect ?? true,
   });
   const paths = new WeakMap<DescMethod, string>();
 
@@ -171,6 +184,12 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Gr
     destroy() {
       connection.destroy();
     },
+
+    connect() {
+      return connection.connect();
+    },
+
+    ended: connection.ended,
   };
 }
 

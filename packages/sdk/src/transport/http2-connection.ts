@@ -3,8 +3,12 @@
  * closed, failed or received GOAWAY is never reused, and the next call opens a fresh one. Calls in
  * flight on the old session finish or fail on their own. The session holds the event loop only
  * while calls are in flight, so an idle worker connection never keeps Node alive.
+ *
+ * With `reconnect: false` (a remote worker, whose connection is its life) the first session is the
+ * only one: once it ends the connection is closed for good and `ended` resolves with the cause.
  */
 import * as http2 from 'node:http2';
+import type { SecureClientSessionOptions } from 'node:http2';
 import { Code, ConnectError } from '@connectrpc/connect';
 
 export interface Http2ConnectionSettings {
@@ -16,6 +20,10 @@ export interface Http2ConnectionSettings {
   readonly maxSessionMemory: number;
   /** Largest DATA frame we accept; larger frames mean fewer chunks to join for big messages. */
   readonly maxFrameSize: number;
+  /** TLS client options (CA, client certificate, server name) for an `https:` authority. */
+  readonly tls?: Pick<SecureClientSessionOptions, 'ca' | 'cert' | 'key' | 'servername'> | undefined;
+  /** False: one session only; its end closes the connection. */
+  readonly reconnect: boolean;
 }
 
 /** A session and the calls currently using it; the unit of ref/unref and of replacement. */
@@ -43,11 +51,40 @@ export class Http2Connection {
   private current: SessionSlot | undefined;
   private closed = false;
   private destroyedByCaller = false;
+  private opened = false;
+  private endedWith!: (cause: unknown) => void;
+  /** Resolves once the connection is closed for good: `close()`, `destroy()`, or (without reconnect) its session ended. */
+  readonly ended = new Promise<unknown>((resolve) => {
+    this.endedWith = resolve;
+  });
 
   constructor(
     readonly authority: string,
     private readonly settings: Http2ConnectionSettings,
   ) {}
+
+  /**
+   * Opens the session now (if none is open) and resolves once it is connected (TLS handshake
+   * done); rejects with the cause when it fails or closes first.
+   */
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new ConnectError(`transport to ${this.authority} is closed`, Code.Unavailable));
+    const slot = this.acquire(false);
+    const session = slot.session;
+    if (session.connecting === false && !session.closed && !session.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const connected = () => {
+        session.off('close', closed);
+        resolve();
+      };
+      const closed = () => {
+        session.off('connect', connected);
+        reject(slot.failure ?? new Error(`the connection to ${this.authority} closed before it was established`));
+      };
+      session.once('connect', connected);
+      session.once('close', closed);
+    });
+  }
 
   /** destroy() was called: calls that die now were ended by us, not by the peer. */
   get isDestroyed(): boolean {
@@ -89,6 +126,7 @@ export class Http2Connection {
     const slot = this.current;
     this.current = undefined;
     if (slot !== undefined && !slot.session.closed) slot.session.close();
+    else this.endedWith(undefined);
   }
 
   /** Immediate: calls in flight fail with Unavailable. */
@@ -98,11 +136,15 @@ export class Http2Connection {
     const slot = this.current;
     this.current = undefined;
     if (slot !== undefined && !slot.session.destroyed) slot.session.destroy();
+    else this.endedWith(undefined);
   }
 
   private acquire(holdsEventLoop: boolean): SessionSlot {
     let slot = this.current;
     if (slot === undefined || !slot.acceptsStreams) {
+      if (this.opened && !this.settings.reconnect) {
+        throw new ConnectError(`the connection to ${this.authority} ended`, Code.Unavailable, undefined, undefined, slot?.failure);
+      }
       slot = this.open();
       this.current = slot;
     }
@@ -111,6 +153,7 @@ export class Http2Connection {
   }
 
   private open(): SessionSlot {
+    this.opened = true;
     const session = http2.connect(this.authority, {
       settings: {
         enablePush: false,
@@ -118,6 +161,7 @@ export class Http2Connection {
         maxFrameSize: this.settings.maxFrameSize,
       },
       maxSessionMemory: this.settings.maxSessionMemory,
+      ...this.settings.tls,
     });
     const slot = new SessionSlot(session);
     session.unref();
@@ -135,6 +179,10 @@ export class Http2Connection {
     });
     session.once('close', () => {
       if (this.current === slot) this.current = undefined;
+      if (this.closed || !this.settings.reconnect) {
+        this.closed = true;
+        this.endedWith(slot.failure);
+      }
     });
     return slot;
   }

@@ -38,6 +38,8 @@ const passThroughCodes = new Set<SnakepitErrorCode>([
   'timeout',
   // A call channel answer above the message limit, refused by the worker before sending it.
   'transport_error',
+  // A worker run as a service refused the call for want of room (GrpcWorker makes it a refusal).
+  'worker_busy',
 ]);
 
 function parseDetails(bytes: Uint8Array): Record<string, unknown> {

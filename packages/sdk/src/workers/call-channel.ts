@@ -9,10 +9,21 @@
  * close) settles it at once and sends a cancel frame, on which the worker cancels its task.
  *
  * The open stream does not keep the process alive while idle; a channel with calls in flight does.
+ *
+ * Given a host request handler (a worker run as a service, PROTOCOL.md §13b), the channel also
+ * carries the worker's host requests: each runs through the handler and its answer goes back as a
+ * frame; those still running when the channel breaks are aborted (nobody can read their answers).
  */
-import { createContextValues, type Client } from '@connectrpc/connect';
+import { Code, createContextValues, type Client } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { ChannelCallSchema, CallsRequestSchema, ExecuteToolResponse } from '../gen/snakepit/bridge/v1/worker_pb.js';
+import type { HostAnswer, HostRequestHandler } from '../bridge/host-requests.js';
+import type {
+  CallsResponse,
+  ChannelCallSchema,
+  CallsRequestSchema,
+  ExecuteToolResponse,
+  HostRequest,
+} from '../gen/snakepit/bridge/v1/worker_pb.js';
 import type { WorkerService } from '../gen/snakepit/bridge/v1/worker_pb.js';
 import { streamHoldsEventLoop } from '../transport/index.js';
 
@@ -52,8 +63,14 @@ export class CallChannel {
   private closing = false;
   /** Holds the event loop while calls are in flight (the stream itself does not). */
   private readonly keepAlive = setInterval(noop, 1 << 30).unref();
+  /** Aborted when the channel breaks: host requests still running stop. */
+  private readonly hostRequestsAbort = new AbortController();
 
-  constructor(client: Client<typeof WorkerService>, headers: Record<string, string>) {
+  constructor(
+    client: Client<typeof WorkerService>,
+    headers: Record<string, string>,
+    private readonly hostRequests?: HostRequestHandler,
+  ) {
     void this.read(client.calls(this.outbox, { headers, contextValues: channelContext }));
   }
 
@@ -94,6 +111,20 @@ export class CallChannel {
     pending.reject(pending.signal.reason);
   }
 
+  /** Runs a host request and sends its answer; a worker that asks without a handler gets Unimplemented. */
+  private runHostRequest(request: HostRequest): void {
+    const requestId = request.requestId;
+    const handler = this.hostRequests;
+    const answer: Promise<HostAnswer> =
+      handler === undefined
+        ? Promise.resolve({ statusCode: Code.Unimplemented, statusMessage: 'this client takes no host requests on its call channel' })
+        : handler(request, this.hostRequestsAbort.signal);
+    void answer.then((value) => {
+      // After close() the request side is over, and the worker cancels what is left.
+      this.outbox.push({ callId: 0, kind: { case: 'hostAnswer', value: { ...value, requestId } } });
+    });
+  }
+
   private nextCallId(): number {
     // uint32 on the wire; 0 is skipped so an unset field never names a call.
     do this.lastCallId = (this.lastCallId + 1) >>> 0;
@@ -110,10 +141,14 @@ export class CallChannel {
     return pending;
   }
 
-  private async read(responses: AsyncIterable<{ callId: number; response?: ExecuteToolResponse | undefined }>): Promise<void> {
+  private async read(responses: AsyncIterable<CallsResponse>): Promise<void> {
     let cause: unknown;
     try {
       for await (const message of responses) {
+        if (message.hostRequest !== undefined) {
+          this.runHostRequest(message.hostRequest);
+          continue;
+        }
         // An answer for a call that was abandoned meanwhile is dropped.
         const pending = this.settle(message.callId);
         if (pending !== undefined && message.response !== undefined) pending.resolve(message.response);
@@ -124,6 +159,7 @@ export class CallChannel {
       cause = error;
     }
     this.brokenBy = new ChannelBroken(cause);
+    this.hostRequestsAbort.abort(this.brokenBy);
     // Nothing more can be written: frames not yet sent are dropped with the stream.
     this.outbox.end();
     this.outbox.clear();

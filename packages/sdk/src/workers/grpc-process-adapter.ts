@@ -5,6 +5,7 @@
  */
 import type { AdapterV1, AdapterWorkerV1, WorkerStartContext } from '../adapter/v1/adapter.js';
 import { errors } from '../errors.js';
+import { createGrpcHttp2Transport } from '../transport/index.js';
 import { GrpcWorker } from './grpc-worker.js';
 import { WorkerProcess, type WorkerProcessSpec } from './worker-process.js';
 
@@ -35,7 +36,11 @@ export const defaultChannelMaxRequestBytes = 64 * 1024;
 /** Below this a worker could not even answer DescribeTools for a large adapter. */
 const minMaxMessageBytes = 64 * 1024;
 
-export function createGrpcProcessAdapter(settings: GrpcProcessAdapterSettings): AdapterV1 {
+/** `maxMessageBytes` and `channelMaxRequestBytes` checked together, with their defaults. */
+export function resolveMessageLimits(settings: { maxMessageBytes?: number | undefined; channelMaxRequestBytes?: number | undefined }): {
+  maxMessageBytes: number;
+  channelMaxRequestBytes: number;
+} {
   const channelMaxRequestBytes = settings.channelMaxRequestBytes ?? defaultChannelMaxRequestBytes;
   const maxMessageBytes = settings.maxMessageBytes ?? defaultMaxMessageBytes;
   // A frame above the worker's limit would end the channel, failing every call on it; half leaves
@@ -49,6 +54,11 @@ export function createGrpcProcessAdapter(settings: GrpcProcessAdapterSettings): 
       `must be a whole number of bytes from 0 to half of maxMessageBytes (${maxMessageBytes / 2})`,
     );
   }
+  return { maxMessageBytes, channelMaxRequestBytes };
+}
+
+export function createGrpcProcessAdapter(settings: GrpcProcessAdapterSettings): AdapterV1 {
+  const { maxMessageBytes, channelMaxRequestBytes } = resolveMessageLimits(settings);
   return {
     specificationVersion: 'v1',
     name: settings.name,
@@ -76,9 +86,9 @@ export function createGrpcProcessAdapter(settings: GrpcProcessAdapterSettings): 
         },
       });
       const capacity = Number(ready.info.capacity ?? 1);
-      return new GrpcWorker(context.workerId, process, ready.port, context.token, capacity > 0 ? capacity : 1, ready.info, {
+      const transport = createGrpcHttp2Transport({ baseUrl: `http://127.0.0.1:${ready.port}`, readMaxBytes: maxMessageBytes });
+      return new GrpcWorker(context.workerId, process, transport, context.token, capacity > 0 ? capacity : 1, ready.info, {
         channelMaxRequestBytes,
-        maxMessageBytes,
       });
     },
   };

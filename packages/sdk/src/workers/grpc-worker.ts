@@ -1,15 +1,24 @@
 /**
- * A started worker process reached over gRPC (HTTP/2 on loopback). Translates pool calls into
- * WorkerService calls and wire messages into plain values, and tells a dead worker apart from a
- * failed call: a worker that dies mid-call shows up as a gRPC `Canceled`, so the process is
- * consulted before an error is reported.
+ * A started worker reached over gRPC: a process of ours on loopback, or a worker server on another
+ * host (remote-grpc-worker.ts). Translates pool calls into WorkerService calls and wire messages
+ * into plain values, and tells a dead worker apart from a failed call: a worker that dies mid-call
+ * shows up as a gRPC `Canceled`, so its lifetime (process exit, lost connection) is consulted
+ * before an error is reported. A worker's refusal for want of room (`worker_busy`, a remote worker
+ * other pools share) becomes `errors.workerRefused`, which the pool puts back rather than fails.
+ *
+ * With a host request handler the worker's host requests travel on its call channel
+ * (PROTOCOL.md §13b): the channel and every RPC carry the connection's link id, so the worker
+ * sends the host requests of any call made on this connection back on this channel.
  *
  * Unary calls whose arguments fit `channelMaxRequestBytes` travel on the worker's call channel
  * (call-channel.ts); larger ones keep their own ExecuteTool RPC, so a large payload never holds up
  * small calls behind it. Streams keep ExecuteStreamingTool, whose messages carry batches of chunks.
  */
+import { randomBytes } from 'node:crypto';
 import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
 import type { AdapterWorkerV1, CallContext, CallRequest, WorkerExitInfo } from '../adapter/v1/adapter.js';
+import type { HostRequestHandler } from '../bridge/host-requests.js';
+import { errorCodeTrailer, errorDetailsTrailer } from '../bridge/error-translation.js';
 import { decodeToolSpecs } from '../bridge/request-decoding.js';
 import { errors, SnakepitError } from '../errors.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -18,12 +27,11 @@ import { WorkerService, type ExecuteToolResponse } from '../gen/snakepit/bridge/
 import type { WorkerToolSpec } from '../tools/worker-tool-catalog.js';
 import { toChunk } from '../wire/chunk.js';
 import type { Chunk } from '../wire/chunk.js';
-import { authorizationHeader, correlationHeader } from '../wire/headers.js';
+import { authorizationHeader, correlationHeader, hostLinkHeader } from '../wire/headers.js';
 import { fromToolError } from '../wire/tool-error.js';
-import { createGrpcHttp2Transport, type GrpcHttp2Transport } from '../transport/index.js';
+import type { GrpcHttp2Transport } from '../transport/index.js';
 import { decodeToolValue, toChunkPayload } from '../wire/tool-value.js';
 import { CallChannel, ChannelBroken } from './call-channel.js';
-import type { WorkerProcess } from './worker-process.js';
 
 /** How long to wait for the process to be seen dead after its call broke. */
 const exitGraceMs = 250;
@@ -31,11 +39,20 @@ const exitGraceMs = 250;
 /** Bound of a session notice (its adapter hook included). */
 const sessionNoticeTimeoutMs = 10_000;
 
+/** What a worker's life is: a process of ours, or a connection to a remote server. */
+export interface WorkerLifetime {
+  readonly pid?: number | undefined;
+  /** Resolves once, when the worker is gone (process exited, connection lost). */
+  readonly exited: Promise<WorkerExitInfo>;
+  /** Graceful for `graceMs`, then forced; resolves once the worker is gone. */
+  stop(graceMs: number): Promise<unknown>;
+}
+
 export interface GrpcWorkerOptions {
   /** Largest encoded request (arguments, metadata, ids) of a unary call sent on the call channel; 0: no channel. */
   channelMaxRequestBytes: number;
-  /** Largest message the worker may send; a larger one fails its call. */
-  maxMessageBytes: number;
+  /** Serve the worker's host requests on its call channel (then always opened). */
+  hostRequests?: HostRequestHandler | undefined;
 }
 
 const headerName = /^[a-z0-9][a-z0-9_.-]*$/;
@@ -71,32 +88,48 @@ function requestBytes(request: CallRequest): number {
   return bytes;
 }
 
+/** The `reason` of a refusal's details trailer (`full`, `draining`...). */
+function busyReason(error: ConnectError): string {
+  const details = error.metadata.get(errorDetailsTrailer);
+  try {
+    const parsed: unknown = details === null ? undefined : JSON.parse(Buffer.from(details, 'base64').toString('utf8'));
+    const reason = (parsed as { reason?: unknown } | undefined)?.reason;
+    return typeof reason === 'string' ? reason : 'busy';
+  } catch {
+    return 'busy';
+  }
+}
+
 export class GrpcWorker implements AdapterWorkerV1 {
-  readonly pid: number;
+  readonly pid: number | undefined;
   readonly exited: Promise<WorkerExitInfo>;
   private readonly client: Client<typeof WorkerService>;
-  private readonly transport: GrpcHttp2Transport;
   private readonly authorization: string;
   private readonly channelMaxRequestBytes: number;
+  private readonly hostRequests: HostRequestHandler | undefined;
+  /** Headers every call RPC carries: the token, and the host link when host requests come on the channel. */
+  private readonly connectionHeaders: Record<string, string>;
   private channel: CallChannel | undefined;
 
   constructor(
     readonly id: string,
-    private readonly process: WorkerProcess,
-    port: number,
+    private readonly lifetime: WorkerLifetime,
+    private readonly transport: GrpcHttp2Transport,
     token: string,
     readonly capacity: number,
     readonly info: Readonly<Record<string, unknown>>,
     options: GrpcWorkerOptions,
   ) {
-    this.pid = process.pid;
-    this.exited = process.exited;
+    this.pid = lifetime.pid;
+    this.exited = lifetime.exited;
     this.authorization = `Bearer ${token}`;
     this.channelMaxRequestBytes = options.channelMaxRequestBytes;
-    this.transport = createGrpcHttp2Transport({ baseUrl: `http://127.0.0.1:${port}`, readMaxBytes: options.maxMessageBytes });
+    this.hostRequests = options.hostRequests;
+    this.connectionHeaders = { [authorizationHeader]: this.authorization };
+    if (this.hostRequests !== undefined) this.connectionHeaders[hostLinkHeader] = randomBytes(16).toString('hex');
     this.client = createClient(WorkerService, this.transport);
-    // Opened now, so the first call does not pay for it.
-    if (this.channelMaxRequestBytes > 0) this.openChannel();
+    // Opened now, so the first call does not pay for it (and host requests have their way back).
+    if (this.channelMaxRequestBytes > 0 || this.hostRequests !== undefined) this.openChannel();
     // A dead worker's connection can only fail; release it at once.
     void this.exited.then(() => this.transport.destroy());
   }
@@ -105,14 +138,16 @@ export class GrpcWorker implements AdapterWorkerV1 {
   private openChannel(): CallChannel {
     let channel = this.channel;
     if (channel === undefined || !channel.usable) {
-      channel = new CallChannel(this.client, { [authorizationHeader]: this.authorization });
+      channel = new CallChannel(this.client, this.connectionHeaders, this.hostRequests);
       this.channel = channel;
     }
     return channel;
   }
 
   private callOptions(request: CallRequest, context: CallContext) {
-    const headers: Record<string, string> = { [authorizationHeader]: this.authorization, [correlationHeader]: request.correlationId };
+    // The channel must be open for the worker to send this call's host requests back.
+    if (this.hostRequests !== undefined) this.openChannel();
+    const headers: Record<string, string> = { ...this.connectionHeaders, [correlationHeader]: request.correlationId };
     if (request.traceContext !== undefined) addTraceHeaders(headers, request.traceContext);
     return { signal: context.signal, timeoutMs: Math.max(1, Math.ceil(context.deadline - Date.now())), headers };
   }
@@ -139,8 +174,14 @@ export class GrpcWorker implements AdapterWorkerV1 {
     } catch (error) {
       throw await this.translate(error instanceof ChannelBroken ? error.cause : error, request, context);
     }
-    if (response.error) throw fromToolError(response.error, { tool: request.tool, workerId: this.id });
+    if (response.error) throw this.refusalOr(fromToolError(response.error, { tool: request.tool, workerId: this.id }));
     return decodeToolValue(response.result);
+  }
+
+  /** An in-band `worker_busy` (a call refused on the channel for want of room) as the refusal the pool puts back. */
+  private refusalOr(error: SnakepitError): SnakepitError {
+    if (error.code !== 'worker_busy') return error;
+    return errors.workerRefused(this.id, String(error.details.reason ?? 'busy'), error.message);
   }
 
   /** A call on the channel carries what a unary RPC sends as metadata and as its deadline. */
@@ -162,7 +203,7 @@ export class GrpcWorker implements AdapterWorkerV1 {
       )) {
         // Every chunk that was ready when the worker wrote; the caller still sees them one by one.
         for (const chunk of response.chunks) {
-          if (chunk.error) throw fromToolError(chunk.error, { tool: request.tool, workerId: this.id });
+          if (chunk.error) throw this.refusalOr(fromToolError(chunk.error, { tool: request.tool, workerId: this.id }));
           sawFinal = chunk.isFinal;
           yield toChunk(toChunkPayload(chunk.data), chunk.isFinal, chunk.metadata);
           if (sawFinal) return;
@@ -209,7 +250,7 @@ export class GrpcWorker implements AdapterWorkerV1 {
 
   async doStop(options: { graceMs: number }): Promise<void> {
     this.channel?.close();
-    await this.process.stop(options.graceMs);
+    await this.lifetime.stop(options.graceMs);
     this.transport.destroy();
   }
 
@@ -222,8 +263,11 @@ export class GrpcWorker implements AdapterWorkerV1 {
         cause: error,
       });
     }
+    if (connectError.code === Code.ResourceExhausted && connectError.metadata.get(errorCodeTrailer) === 'worker_busy') {
+      return errors.workerRefused(this.id, busyReason(connectError), connectError.rawMessage);
+    }
     const exit = await Promise.race([
-      this.process.exited,
+      this.lifetime.exited,
       new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), exitGraceMs).unref()),
     ]);
     if (exit !== undefined) return errors.workerExit(this.id, exit);

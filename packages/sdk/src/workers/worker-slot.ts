@@ -6,6 +6,7 @@ import type { AdapterWorkerV1 } from '../adapter/v1/adapter.js';
 import type { Logger } from '../observability/logging.js';
 import type { Backoff } from './restart-backoff.js';
 import type { PoolCall } from '../pool/pool-call.js';
+import { rendezvousKeyHash, type RendezvousCandidate } from '../pool/rendezvous.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping';
 
@@ -21,6 +22,8 @@ export interface WorkerInfo {
   startedAt: number;
   /** Sessions currently pinned to it. */
   sessions: number;
+  /** The seat it fills when its adapter names seats (spec v2), e.g. the endpoint "host:port". */
+  seat?: string;
   /**
    * What the worker reported about itself once ready, as the adapter passes it on (for Python:
    * `mode`, `python_version`, `free_threaded`, `grpcio_version`, ...); empty while it starts.
@@ -34,6 +37,10 @@ export interface WorkerInfo {
  */
 export interface Seat {
   readonly index: number;
+  /** The seat's name when its adapter reports seats (spec v2), e.g. an endpoint "host:port". */
+  readonly key: string | undefined;
+  /** Its adapter no longer reports it: its worker drains and leaves, and nothing restarts it. */
+  retired: boolean;
   readonly backoff: Backoff;
   current: WorkerSlot | undefined;
   /** True from a failed start until a worker of this seat becomes ready. */
@@ -41,7 +48,7 @@ export interface Seat {
   restartTimer: NodeJS.Timeout | undefined;
 }
 
-export class WorkerSlot {
+export class WorkerSlot implements RendezvousCandidate {
   state: WorkerState = 'starting';
   worker: AdapterWorkerV1 | undefined;
   /** Calls whose adapter call has not settled yet: its load. */
@@ -65,12 +72,21 @@ export class WorkerSlot {
   startAttempt: Promise<void> | undefined;
   /** Logger bound to this worker's id, for the lines the worker writes. */
   log: Logger | undefined;
+  /** Refusals in a row (a shared remote worker without room); the scheduler's pause grows with them. */
+  refusals = 0;
+  /** Set while the worker pauses after a refusal: it takes no call meanwhile. */
+  pauseTimer: NodeJS.Timeout | undefined;
+  readonly rendezvousKey: string;
+  readonly rendezvousKeyHash: number;
   private workerCapacity = 0;
 
   constructor(
     readonly id: string,
     readonly seat: Seat,
-  ) {}
+  ) {
+    this.rendezvousKey = seat.key ?? id;
+    this.rendezvousKeyHash = rendezvousKeyHash(this.rendezvousKey);
+  }
 
   get pid(): number | undefined {
     return this.worker?.pid;
@@ -93,13 +109,15 @@ export class WorkerSlot {
   }
 
   hasFreeCapacity(): boolean {
-    return this.state === 'ready' && !this.exited && this.calls.size < this.workerCapacity;
+    return this.state === 'ready' && !this.exited && this.calls.size < this.workerCapacity && this.pauseTimer === undefined;
   }
 
   clearTimers(): void {
     clearTimeout(this.heartbeatTimer);
     clearTimeout(this.ttlTimer);
     clearTimeout(this.backoffResetTimer);
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
     this.heartbeatTimer = undefined;
     this.ttlTimer = undefined;
     this.backoffResetTimer = undefined;
@@ -115,6 +133,7 @@ export class WorkerSlot {
       callsServed: this.callsServed,
       startedAt: this.startedAt,
       sessions: this.sessions.size,
+      ...(this.seat.key !== undefined ? { seat: this.seat.key } : {}),
       info: this.worker?.info ?? {},
     };
   }

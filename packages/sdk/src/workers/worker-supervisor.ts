@@ -1,10 +1,15 @@
 /**
- * Keeps `size` workers alive: starts them (at most `startupConcurrency` at once), replaces those
- * that crash, hang or fail to start (with per-seat backoff, so a broken worker never makes the pool
- * spin), recycles them after `maxRequestsPerWorker` calls or `workerTtlMs` (draining first: a call
- * in flight is never cut off), and stops them all on close.
+ * Keeps one worker alive per seat: starts them (at most `startupConcurrency` at once), replaces
+ * those that crash, hang or fail to start (with per-seat backoff, so a broken worker never makes
+ * the pool spin), recycles them after `maxRequestsPerWorker` calls or `workerTtlMs` (draining
+ * first: a call in flight is never cut off), and stops them all on close.
+ *
+ * A v1 adapter gets `size` seats. A v2 adapter reports its seats and their changes
+ * (adapter/v2/adapter.ts): a new seat gets a worker at once; a seat no longer reported is retired —
+ * its worker takes no new calls, finishes those in flight and is stopped, and is never restarted.
  */
 import type { AdapterWorkerV1, WorkerExitInfo, WorkerLogRecord, WorkerStartContext } from '../adapter/v1/adapter.js';
+import type { HostRequestHandler } from '../bridge/host-requests.js';
 import { errors, SnakepitError } from '../errors.js';
 import type { Logger } from '../observability/logging.js';
 import type { PoolMetrics } from '../observability/metrics.js';
@@ -30,6 +35,8 @@ export interface SupervisorHost {
   readonly token: string;
   /** The host bridge address workers call back; workers start once it is known. */
   readonly hostAddress: Promise<string | undefined>;
+  /** Serves the host requests workers send on their call channel. */
+  readonly hostRequests: HostRequestHandler;
   /** A worker became ready, failed to start, or exited. */
   readinessChanged(): void;
   /** A worker is gone for good: forget what it reported about itself. */
@@ -49,9 +56,16 @@ function asStartupError(workerId: string, error: unknown): SnakepitError {
   return errors.startupFailed(`worker ${workerId} failed to start: ${text}`, { cause: error, details: { workerId } });
 }
 
+function newSeat(index: number, key: string | undefined, options: ResolvedPoolOptions): Seat {
+  return { index, key, retired: false, backoff: new Backoff(options.restartBackoff), current: undefined, lastAttemptFailed: false, restartTimer: undefined };
+}
+
 export class WorkerSupervisor implements WorkerEvents {
   readonly slots = new Set<WorkerSlot>();
   private readonly seats: Seat[];
+  private seatNumber = 0;
+  /** Stops a v2 adapter's seat reports on close. */
+  private readonly seatWatch = new AbortController();
   private readonly heartbeat: HeartbeatMonitor;
   private workerNumber = 0;
   private startsRunning = 0;
@@ -61,25 +75,67 @@ export class WorkerSupervisor implements WorkerEvents {
 
   constructor(private readonly host: SupervisorHost) {
     const { options } = host;
-    this.seats = Array.from({ length: options.size }, (_, index) => ({
-      index,
-      backoff: new Backoff(options.restartBackoff),
-      current: undefined,
-      lastAttemptFailed: false,
-      restartTimer: undefined,
-    }));
+    this.seats = Array.from({ length: options.size }, () => newSeat(this.seatNumber++, undefined, options));
     this.heartbeat = new HeartbeatMonitor(options.heartbeat, host.events, (slot, missed) => this.unresponsive(slot, missed));
     host.scheduler.attachWorkers(this);
   }
 
   start(): void {
     for (const seat of this.seats) this.spawn(seat);
+    const adapter = this.host.options.adapter;
+    if (adapter.specificationVersion !== 'v2') return;
+    const logger = this.host.logger;
+    try {
+      adapter.doWatchSeats({
+        signal: this.seatWatch.signal,
+        update: (keys) => this.updateSeats(keys),
+        log: (level, message, fields) => logger[level]({ adapter: adapter.name, ...fields }, message),
+      });
+    } catch (error) {
+      logger.error({ adapter: adapter.name, error }, 'the adapter failed to report its workers');
+    }
   }
 
   /** The error to report while no worker is ready and every seat's latest start failed. */
   startupFailure(): SnakepitError | undefined {
     if (this.lastStartError === undefined || this.host.scheduler.readyWorkers.length > 0) return undefined;
+    if (this.seats.length === 0) return undefined;
     return this.seats.every((seat) => seat.lastAttemptFailed) ? this.lastStartError : undefined;
+  }
+
+  /** A v2 adapter reported its seats: new ones get a worker, missing ones retire. */
+  private updateSeats(keys: readonly string[]): void {
+    if (this.closed) return;
+    const wanted = new Set(Array.isArray(keys) ? keys.filter((key) => typeof key === 'string' && key !== '') : []);
+    for (const seat of [...this.seats]) {
+      if (!wanted.delete(seat.key!)) this.retire(seat);
+    }
+    for (const key of wanted) {
+      const seat = newSeat(this.seatNumber++, key, this.host.options);
+      this.seats.push(seat);
+      this.host.logger.info({ seat: key }, 'worker seat added');
+      this.spawn(seat);
+    }
+    this.host.readinessChanged();
+  }
+
+  private retire(seat: Seat): void {
+    this.seats.splice(this.seats.indexOf(seat), 1);
+    seat.retired = true;
+    clearTimeout(seat.restartTimer);
+    seat.restartTimer = undefined;
+    const slot = seat.current;
+    seat.current = undefined;
+    this.host.logger.info({ seat: seat.key, workerId: slot?.id }, 'worker seat removed');
+    if (slot === undefined) return;
+    if (slot.state === 'starting') {
+      slot.startAbort.abort(errors.startupFailed(`seat ${seat.key} was removed while its worker started`));
+    } else if (slot.state === 'ready') {
+      slot.state = 'draining';
+      slot.clearTimers();
+      this.host.scheduler.removeReady(slot);
+      if (slot.calls.size === 0) this.stop(slot, recycleGraceMs);
+    }
   }
 
   /** Counts a dispatched call toward `maxRequestsPerWorker`. */
@@ -103,6 +159,7 @@ export class WorkerSupervisor implements WorkerEvents {
   /** Stops starting and restarting workers; the first step of close. */
   beginClose(): void {
     this.closed = true;
+    this.seatWatch.abort(errors.poolClosed());
     for (const seat of this.seats) {
       clearTimeout(seat.restartTimer);
       seat.restartTimer = undefined;
@@ -175,6 +232,7 @@ export class WorkerSupervisor implements WorkerEvents {
       workerId: slot.id,
       token,
       ...(hostAddress !== undefined ? { hostAddress } : {}),
+      hostRequests: this.host.hostRequests,
       heartbeat: options.heartbeat,
       signal,
       startupTimeoutMs: options.startupTimeoutMs,
@@ -183,7 +241,11 @@ export class WorkerSupervisor implements WorkerEvents {
     };
     let starting: Promise<AdapterWorkerV1>;
     try {
-      starting = Promise.resolve(options.adapter.doStartWorker(context));
+      const adapter = options.adapter;
+      const seat = slot.seat.key;
+      starting = Promise.resolve(
+        adapter.specificationVersion === 'v2' ? adapter.doStartWorker({ ...context, seat: seat! }) : adapter.doStartWorker(context),
+      );
     } catch (error) {
       starting = Promise.reject(error);
     }

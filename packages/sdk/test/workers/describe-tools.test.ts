@@ -10,8 +10,8 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SnakepitError } from '../../src/errors.js';
 import { WorkerService } from '../../src/gen/snakepit/bridge/v1/worker_pb.js';
-import { GrpcWorker } from '../../src/workers/grpc-worker.js';
-import type { WorkerProcess } from '../../src/workers/worker-process.js';
+import { createGrpcHttp2Transport } from '../../src/transport/index.js';
+import { GrpcWorker, type WorkerLifetime } from '../../src/workers/grpc-worker.js';
 
 const encoder = new TextEncoder();
 const closers: (() => Promise<void>)[] = [];
@@ -34,8 +34,9 @@ async function workerAnswering(answer: Answer): Promise<GrpcWorker> {
   const server = http2.createServer(handler);
   server.on('session', (session) => session.on('error', () => {}));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const process = { pid: 0, exited: new Promise(() => {}), stop: async () => ({ code: 0, signal: null }) } as unknown as WorkerProcess;
-  const worker = new GrpcWorker('w1', process, (server.address() as AddressInfo).port, 'secret', 1, {}, { channelMaxRequestBytes: 0, maxMessageBytes: 1 << 20 });
+  const lifetime: WorkerLifetime = { pid: 0, exited: new Promise(() => {}), stop: async () => ({ code: 0, signal: null }) };
+  const transport = createGrpcHttp2Transport({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  const worker = new GrpcWorker('w1', lifetime, transport, 'secret', 1, {}, { channelMaxRequestBytes: 0 });
   closers.push(async () => {
     await worker.doStop({ graceMs: 0 });
     await new Promise<void>((resolve) => server.close(() => resolve()));

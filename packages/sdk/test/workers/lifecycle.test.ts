@@ -125,6 +125,7 @@ describe('stats() and listWorkers()', () => {
       queueTimeouts: 0,
       restarts: 0,
       recycled: 0,
+      refusals: 0,
     });
     expect(stats.inFlight).toBe(0);
     expect(stats.runTimeMs.count).toBe(6);

@@ -6,6 +6,7 @@
 import type { EncodedArguments } from '../../wire/arguments.js';
 import type { Chunk } from '../../wire/chunk.js';
 import type { WorkerToolSpec } from '../../tools/worker-tool-catalog.js';
+import type { HostRequestHandler } from '../../bridge/host-requests.js';
 
 export interface AdapterV1 {
   readonly specificationVersion: 'v1';
@@ -38,6 +39,12 @@ export interface WorkerStartContext {
   token: string;
   /** The pool's host bridge, when it runs one. */
   hostAddress?: string;
+  /**
+   * Serves host requests a worker sends on a connection the pool opened (its call channel) rather
+   * than to `hostAddress`: how a worker run as a service reaches the host. Added within v1; always
+   * set by pools that have it, ignored by adapters that do not need it.
+   */
+  hostRequests?: HostRequestHandler;
   heartbeat: HeartbeatSettings;
   /** Startup is abandoned (and the process stopped) when this fires. */
   signal: AbortSignal;
@@ -51,6 +58,8 @@ export interface WorkerStartContext {
 export interface WorkerExitInfo {
   code: number | null;
   signal: string | null;
+  /** Why a worker that is no process of ours is gone (a remote worker: its connection was lost, and how). */
+  reason?: string;
 }
 
 export interface CallRequest {
