@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Idempotent set-up for a fresh clone: Node dependencies, the build, and a Python environment
-// (.venv) with grpcio and protobuf, plus pytest and mypy for the Python checks, and redis-server
-// for the Redis session store's tests. Each step is skipped
+// (.venv) with grpcio and protobuf, plus pytest and mypy for the Python checks, redis-server
+// for the Redis session store's tests and dnsmasq for the DNS discovery tests. Each step is skipped
 // when already done; every failure says exactly what is missing. Uses only Node built-ins, since it
 // runs before `npm install`.
 import { spawnSync } from 'node:child_process';
@@ -146,9 +146,32 @@ function redisServer() {
   );
 }
 
+// The tests' default too: Debian puts it in /usr/sbin, which is not on a non-root user's PATH.
+function hasDnsmasq() {
+  const binary = process.env.DNSMASQ ?? (existsSync('/usr/sbin/dnsmasq') ? '/usr/sbin/dnsmasq' : 'dnsmasq');
+  return run(binary, ['--version'], { capture: true });
+}
+
+// The DNS discovery tests of @snakepit/adapter-python start a real dnsmasq on loopback. Debian's
+// dnsmasq-base is the binary alone, without the dnsmasq package's service (which would start a DNS
+// server on port 53). Installed like redis-server, otherwise only reported.
+function dnsmasq() {
+  if (hasDnsmasq()) return;
+  if (canUseApt()) {
+    say('installing the Debian package dnsmasq-base (for the DNS discovery tests)');
+    if (aptInstall(['dnsmasq-base']) && hasDnsmasq()) return;
+  }
+  console.warn(
+    '[setup] dnsmasq is missing, so the DNS discovery tests of @snakepit/adapter-python will fail until it is ' +
+      'installed: `sudo apt-get install -y dnsmasq-base` (Debian/Ubuntu), `brew install dnsmasq` (macOS), or set ' +
+      'DNSMASQ to the path of a dnsmasq binary.',
+  );
+}
+
 nodeDependencies();
 build();
 pythonEnvironment();
 pythonTypeChecker();
 redisServer();
+dnsmasq();
 say('ready');
