@@ -1,6 +1,6 @@
 /**
- * A bare HTTP/2 gRPC call to a worker (any bytes, any headers) and protobuf wire helpers, for
- * requests no well-behaved client can produce.
+ * A bare HTTP/2 gRPC call to a worker (any bytes, any headers; h2c, or TLS for a worker run as a
+ * service) and protobuf wire helpers, for requests no well-behaved client can produce.
  */
 import http2 from 'node:http2';
 
@@ -24,16 +24,36 @@ export interface RawResponse {
   streamError: string | undefined;
 }
 
-/** A bare gRPC call: `body` is sent as is (already framed), `headers` replace nothing but add to the defaults. */
+/** TLS for a raw call: the CA to trust, a client certificate for mTLS, the name to check (default: the endpoint's host). */
+export interface RawTls {
+  ca: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  servername?: string;
+}
+
+/** Where a raw call goes: a port on 127.0.0.1 (h2c), or an endpoint "host:port" ("[::1]:port"), over TLS when `tls` is given. */
+export type RawTarget = number | { endpoint: string; tls?: RawTls };
+
+function connect(target: RawTarget): http2.ClientHttp2Session {
+  if (typeof target === 'number') return http2.connect(`http://127.0.0.1:${target}`);
+  if (target.tls === undefined) return http2.connect(`http://${target.endpoint}`);
+  return http2.connect(`https://${target.endpoint}`, target.tls);
+}
+
+/**
+ * A bare gRPC call: `body` is sent as is (already framed), `headers` replace nothing but add to the
+ * defaults. A failed TLS handshake (or any connection error) is reported in `streamError`.
+ */
 export function rawGrpcCall(
-  port: number,
+  target: RawTarget,
   method: string,
   body: Uint8Array,
   headers: http2.OutgoingHttpHeaders,
   timeoutMs = 10_000,
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const session = connect(target);
     const chunks: Buffer[] = [];
     const result: RawResponse = {
       httpStatus: undefined,
