@@ -9,3 +9,5 @@ export {
   type ProjectRoot,
 } from './python-interpreter.js';
 export { pythonPackageRoot } from './python-package-path.js';
+export { remotePythonAdapter, type RemotePythonAdapterOptions } from './remote/remote-python-adapter.js';
+export type { DnsDiscoveryOptions } from './remote/endpoint-discovery.js';

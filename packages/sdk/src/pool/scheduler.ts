@@ -41,6 +41,8 @@ export interface WorkerEvents {
   workerReportedDead(slot: WorkerSlot): void;
   /** A draining worker finished its last call. */
   drained(slot: WorkerSlot): void;
+  /** The worker said it takes no new calls (a server shutting down): its calls in flight finish. */
+  workerDraining(slot: WorkerSlot): void;
 }
 
 export interface SchedulerHost {
@@ -154,7 +156,8 @@ export class Scheduler {
   refused(slot: WorkerSlot, call: PoolCall, reason: unknown): void {
     if (!slot.calls.delete(call)) return;
     if (reason === 'draining') {
-      if (slot.state === 'ready') this.workers!.workerReportedDead(slot);
+      this.workers!.workerDraining(slot);
+      if (slot.state === 'draining' && slot.calls.size === 0) this.workers!.drained(slot);
     } else if (slot.state === 'ready') {
       this.pause(slot);
     } else if (slot.state === 'draining' && slot.calls.size === 0) {

@@ -70,6 +70,8 @@ export interface GrpcHttp2Transport extends Transport {
   connect(): Promise<void>;
   /** Resolves once the transport is closed for good, with the connection's error if one ended it. */
   readonly ended: Promise<unknown>;
+  /** With `reconnect: false`: resolves when the server sent GOAWAY (no new calls; those in flight finish). */
+  readonly goingAway: Promise<void>;
 }
 
 /**
@@ -190,6 +192,7 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Gr
     },
 
     ended: connection.ended,
+    goingAway: connection.goingAway,
   };
 }
 

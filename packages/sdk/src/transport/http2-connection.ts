@@ -49,10 +49,17 @@ export class SessionSlot {
 
 export class Http2Connection {
   private current: SessionSlot | undefined;
+  /** Every session not closed yet: the current one and those finishing their calls after GOAWAY or close(). */
+  private readonly live = new Set<SessionSlot>();
   private closed = false;
   private destroyedByCaller = false;
   private opened = false;
   private endedWith!: (cause: unknown) => void;
+  private goneAway!: () => void;
+  /** Without reconnect: resolves when the peer sent GOAWAY (it takes no new calls; those in flight finish). */
+  readonly goingAway = new Promise<void>((resolve) => {
+    this.goneAway = resolve;
+  });
   /** Resolves once the connection is closed for good: `close()`, `destroy()`, or (without reconnect) its session ended. */
   readonly ended = new Promise<unknown>((resolve) => {
     this.endedWith = resolve;
@@ -123,20 +130,19 @@ export class Http2Connection {
   /** Graceful: no new calls; calls in flight finish, then the session closes. */
   close(): void {
     this.closed = true;
-    const slot = this.current;
     this.current = undefined;
-    if (slot !== undefined && !slot.session.closed) slot.session.close();
-    else this.endedWith(undefined);
+    for (const slot of this.live) if (!slot.session.closed) slot.session.close();
+    if (this.live.size === 0) this.endedWith(undefined);
   }
 
   /** Immediate: calls in flight fail with Unavailable. */
   destroy(): void {
     this.closed = true;
     this.destroyedByCaller = true;
-    const slot = this.current;
     this.current = undefined;
-    if (slot !== undefined && !slot.session.destroyed) slot.session.destroy();
-    else this.endedWith(undefined);
+    // Sessions already closing gracefully too: their streams may never end by themselves.
+    for (const slot of this.live) if (!slot.session.destroyed) slot.session.destroy();
+    if (this.live.size === 0) this.endedWith(undefined);
   }
 
   private acquire(holdsEventLoop: boolean): SessionSlot {
@@ -164,6 +170,7 @@ export class Http2Connection {
       ...this.settings.tls,
     });
     const slot = new SessionSlot(session);
+    this.live.add(slot);
     session.unref();
     session.once('connect', () => {
       // The connection window can only be raised once the native session exists.
@@ -176,10 +183,12 @@ export class Http2Connection {
     });
     session.on('goaway', () => {
       slot.draining = true;
+      if (!this.settings.reconnect) this.goneAway();
     });
     session.once('close', () => {
+      this.live.delete(slot);
       if (this.current === slot) this.current = undefined;
-      if (this.closed || !this.settings.reconnect) {
+      if (!this.settings.reconnect || (this.closed && this.live.size === 0)) {
         this.closed = true;
         this.endedWith(slot.failure);
       }

@@ -44,6 +44,8 @@ export interface WorkerLifetime {
   readonly pid?: number | undefined;
   /** Resolves once, when the worker is gone (process exited, connection lost). */
   readonly exited: Promise<WorkerExitInfo>;
+  /** Resolves when the worker announced it takes no new calls. */
+  readonly draining?: Promise<void>;
   /** Graceful for `graceMs`, then forced; resolves once the worker is gone. */
   stop(graceMs: number): Promise<unknown>;
 }
@@ -103,6 +105,7 @@ function busyReason(error: ConnectError): string {
 export class GrpcWorker implements AdapterWorkerV1 {
   readonly pid: number | undefined;
   readonly exited: Promise<WorkerExitInfo>;
+  readonly draining: Promise<void> | undefined;
   private readonly client: Client<typeof WorkerService>;
   private readonly authorization: string;
   private readonly channelMaxRequestBytes: number;
@@ -122,6 +125,7 @@ export class GrpcWorker implements AdapterWorkerV1 {
   ) {
     this.pid = lifetime.pid;
     this.exited = lifetime.exited;
+    this.draining = lifetime.draining;
     this.authorization = `Bearer ${token}`;
     this.channelMaxRequestBytes = options.channelMaxRequestBytes;
     this.hostRequests = options.hostRequests;

@@ -29,7 +29,8 @@ export class HeartbeatMonitor {
   }
 
   private static watched(slot: WorkerSlot): boolean {
-    return !slot.exited && !slot.stopRequested && (slot.state === 'ready' || slot.state === 'draining');
+    // A worker that announced its own drain takes no new RPCs, pings included; its own grace bounds it.
+    return !slot.exited && !slot.stopRequested && !slot.announcedDrain && (slot.state === 'ready' || slot.state === 'draining');
   }
 
   private beat(slot: WorkerSlot): void {

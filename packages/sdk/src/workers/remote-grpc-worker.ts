@@ -139,6 +139,7 @@ function connectionLifetime(endpoint: string, transport: GrpcHttp2Transport): Wo
   }));
   return {
     exited,
+    draining: transport.goingAway,
     async stop(graceMs) {
       transport.close();
       const timer = setTimeout(() => transport.destroy(), graceMs);

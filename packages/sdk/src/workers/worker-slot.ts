@@ -63,6 +63,8 @@ export class WorkerSlot implements RendezvousCandidate {
   /** The pool asked it to stop: its exit is expected. */
   stopRequested = false;
   unresponsive = false;
+  /** The worker itself said it takes no new calls (`AdapterWorkerV1.draining`). */
+  announcedDrain = false;
   exited = false;
   missedHeartbeats = 0;
   heartbeatTimer: NodeJS.Timeout | undefined;

@@ -147,6 +147,19 @@ export class WorkerSupervisor implements WorkerEvents {
     this.stop(slot, recycleGraceMs);
   }
 
+  /** The worker announced that it takes no new calls: it drains, and its seat gets a new worker after the backoff. */
+  workerDraining(slot: WorkerSlot): void {
+    if (slot.state !== 'ready') return;
+    slot.state = 'draining';
+    slot.announcedDrain = true;
+    slot.clearTimers();
+    this.host.scheduler.removeReady(slot);
+    this.host.logger.info({ workerId: slot.id, seat: slot.seat.key, calls: slot.calls.size }, 'worker is draining; its calls in flight finish');
+    if (!this.closed && slot.seat.current === slot) this.scheduleRestart(slot.seat);
+    if (slot.calls.size === 0) this.stop(slot, recycleGraceMs);
+    this.host.readinessChanged();
+  }
+
   /** The adapter reported the worker dead before its exit was seen: stop routing to it, make sure it is gone. */
   workerReportedDead(slot: WorkerSlot): void {
     if (slot.state !== 'ready') return;
@@ -304,6 +317,10 @@ export class WorkerSupervisor implements WorkerEvents {
       events.emit('worker:ready', { workerId: slot.id, pid: worker.pid, capacity: slot.capacity, startMs });
     }
     this.host.logger.debug({ workerId: slot.id, pid: worker.pid, startMs }, 'worker ready');
+    worker.draining?.then(
+      () => this.workerDraining(slot),
+      () => {},
+    );
     this.heartbeat.watch(slot);
     if (Number.isFinite(options.workerTtlMs)) {
       slot.ttlTimer = setTimeout(() => this.recycle(slot, 'ttl'), options.workerTtlMs);

@@ -93,6 +93,12 @@ export interface AdapterWorkerV1 {
   readonly info: Readonly<Record<string, unknown>>;
   /** Resolves once, when the worker is gone for whatever reason. */
   readonly exited: Promise<WorkerExitInfo>;
+  /**
+   * Resolves if the worker announces that it takes no new calls (a worker server shutting down:
+   * HTTP/2 GOAWAY). The pool then routes nothing more to it, stops pinging it, lets its calls in
+   * flight finish and starts a replacement. Optional, added within v1.
+   */
+  readonly draining?: Promise<void>;
   doExecute(request: CallRequest, context: CallContext): Promise<unknown>;
   doStream(request: CallRequest, context: CallContext): AsyncIterable<Chunk>;
   /** Resolves when the worker answered within the timeout; rejects otherwise. */
