@@ -81,7 +81,7 @@ describe('a raw gRPC client without the right token', () => {
       toBinary(ExecuteToolRequestSchema, create(ExecuteToolRequestSchema, { call: { toolName: 'add' } })),
     );
     for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: worker.token }]) {
-      const response = await rawGrpcCall(worker.port, 'ExecuteTool', body, headers);
+      const response = await rawGrpcCall(worker.target, 'ExecuteTool', body, headers);
       expect(response.grpcStatus, JSON.stringify(headers)).toBe(Code.Unauthenticated);
       expect(response.messages).toHaveLength(0);
     }

@@ -29,8 +29,11 @@ export { invalidUtf8Sequences } from './invalid-utf8.js';
 export { poolEventNames } from './pool-event-names.js';
 export { seededRandom, type SeededRandom } from './seeded-random.js';
 export {
+  connectWorkerClient,
   startWorkerHarness,
   type ChannelCallInit,
+  type WorkerClient,
+  type WorkerClientOptions,
   type WorkerCallChannel,
   type WorkerHarness,
   type WorkerHarnessOptions,

@@ -3,14 +3,15 @@
  * (own process group, configuration line on stdin, readiness on fd 3), with no pool, host bridge or
  * heartbeat in front of it, and hands back a typed gRPC client for its `WorkerService`. Tests then
  * send any request, well-formed or not, with any headers, and see what the worker itself answers;
- * nothing in between retries, validates or cleans up.
+ * nothing in between retries, validates or cleans up. `connectWorkerClient` is the same client for
+ * a worker server that is already running (a service, over TLS).
  */
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { WorkerExitInfo, WorkerLogRecord } from '../adapter/v1/adapter.js';
 import { WorkerService, type ChannelCallSchema, type ExecuteToolResponse } from '../gen/snakepit/bridge/v1/worker_pb.js';
-import { createGrpcHttp2Transport } from '../transport/index.js';
+import { createGrpcHttp2Transport, type GrpcHttp2TransportOptions } from '../transport/index.js';
 import { CallChannel } from '../workers/call-channel.js';
 import { defaultMaxMessageBytes } from '../workers/grpc-process-adapter.js';
 import { WorkerProcess, type WorkerProcessSpec } from '../workers/worker-process.js';
@@ -53,26 +54,63 @@ export interface WorkerCallChannel {
   close(): void;
 }
 
-export interface WorkerHarness {
+/** A client of one worker's `WorkerService` on one HTTP/2 connection. */
+export interface WorkerClient {
+  /** The bearer token calls present. */
+  readonly token: string;
+  /** `{ authorization: 'Bearer <token>' }`, the headers every authenticated call needs. */
+  readonly authorization: Readonly<Record<string, string>>;
+  /** Calls carry no headers unless given. */
+  readonly client: Client<typeof WorkerService>;
+  /** Opens a call channel on `client`, sending `headers` (default: `authorization`). */
+  openCallChannel(headers?: Record<string, string>): WorkerCallChannel;
+  /** Closes the channels and the connection. Idempotent. */
+  close(): void;
+}
+
+export interface WorkerClientOptions {
+  /** "http://127.0.0.1:PORT", or "https://host:port" with `tls`. */
+  baseUrl: string;
+  token: string;
+  /** CA, client certificate and key, server name, for an https: baseUrl. */
+  tls?: GrpcHttp2TransportOptions['tls'];
+}
+
+/** A client of a worker server that is already running (started by the test, or a service). */
+export function connectWorkerClient(options: WorkerClientOptions): WorkerClient {
+  const transport = createGrpcHttp2Transport({ baseUrl: options.baseUrl, ...(options.tls !== undefined ? { tls: options.tls } : {}) });
+  const client = createClient(WorkerService, transport);
+  const authorization = Object.freeze({ authorization: `Bearer ${options.token}` });
+  const channels = new Set<CallChannel>();
+  return {
+    token: options.token,
+    authorization,
+    client,
+    openCallChannel(headers = authorization) {
+      const channel = new CallChannel(client, { ...headers });
+      channels.add(channel);
+      return channel;
+    },
+    close() {
+      for (const channel of channels) channel.close();
+      channels.clear();
+      transport.destroy();
+    },
+  };
+}
+
+export interface WorkerHarness extends Omit<WorkerClient, 'close'> {
   readonly workerId: string;
   readonly pid: number;
   /** The port the worker announced; it listens on 127.0.0.1. */
   readonly port: number;
-  /** The bearer token the worker was configured with. */
-  readonly token: string;
   /** The `info` object of the worker's readiness line. */
   readonly info: Record<string, unknown>;
-  /** `{ authorization: 'Bearer <token>' }`, the headers every authenticated call needs. */
-  readonly authorization: Readonly<Record<string, string>>;
-  /** A client on one HTTP/2 connection to the worker. Calls carry no headers unless given. */
-  readonly client: Client<typeof WorkerService>;
   /** The worker's most recent log records (stdout, stderr, structured logs), oldest first. */
   readonly logs: readonly WorkerLogRecord[];
   /** Resolves once the process has exited. */
   readonly exited: Promise<WorkerExitInfo>;
   readonly hasExited: boolean;
-  /** Opens a call channel on `client`, sending `headers` (default: `authorization`). */
-  openCallChannel(headers?: Record<string, string>): WorkerCallChannel;
   /**
    * Closes the channels and the connection, then stops the process group: SIGTERM, and SIGKILL
    * after `graceMs` (default 0: at once). Idempotent.
@@ -105,32 +143,23 @@ export async function startWorkerHarness(options: WorkerHarnessOptions): Promise
       if (logs.length > keepLogs) logs.shift();
     },
   });
-  const transport = createGrpcHttp2Transport({ baseUrl: `http://127.0.0.1:${ready.port}` });
-  const client = createClient(WorkerService, transport);
-  const authorization = Object.freeze({ authorization: `Bearer ${token}` });
-  const channels = new Set<CallChannel>();
+  const connection = connectWorkerClient({ baseUrl: `http://127.0.0.1:${ready.port}`, token });
   return {
     workerId,
     pid: worker.pid,
     port: ready.port,
     token,
     info: ready.info,
-    authorization,
-    client,
+    authorization: connection.authorization,
+    client: connection.client,
+    openCallChannel: connection.openCallChannel,
     logs,
     exited: worker.exited,
     get hasExited() {
       return worker.hasExited;
     },
-    openCallChannel(headers = authorization) {
-      const channel = new CallChannel(client, { ...headers });
-      channels.add(channel);
-      return channel;
-    },
     async stop(graceMs = 0) {
-      for (const channel of channels) channel.close();
-      channels.clear();
-      transport.destroy();
+      connection.close();
       return worker.stop(graceMs);
     },
   };
