@@ -5,12 +5,14 @@
         [--token-file PATH] [--drain-seconds S] [--admission-queue N] [--admission-timeout-ms MS] ...
 
 It serves the same WorkerService as a worker a Node pool starts (`snakepit_bridge.server`), to any
-client that presents the token (`--token-file`, else `$SNAKEPIT_TOKEN`), over TLS when it listens
-beyond loopback (refused otherwise: exit code 2, the reason on stderr). Settings come from flags
-and the environment only: nothing is read from stdin and no control fd is used. Log lines are
-JSON on stdout. SIGTERM drains (new calls refused, calls in flight finish within
-`--drain-seconds`), then the process exits 0. The README (*Service mode*) and proto/PROTOCOL.md
-(*Service mode (remote workers)*) describe the contract.
+client that presents a token (one per line of `--token-file`, read again on SIGHUP; else
+`$SNAKEPIT_TOKEN`), over TLS when it listens beyond loopback (refused otherwise: exit code 2, the
+reason on stderr). Tools reach the host through the call channel of a client that opened a host
+link (`x-snakepit-host-link`). Settings come from flags and the environment only: nothing is
+read from stdin and no control fd is used. Log lines are JSON on stdout. SIGTERM drains (new
+calls refused, calls in flight finish within `--drain-seconds`), then the process exits 0. The
+README (*Service mode*) and proto/PROTOCOL.md (*Service mode (remote workers)*, *Host requests on
+the call channel*) describe the contract.
 """
 
 from __future__ import annotations

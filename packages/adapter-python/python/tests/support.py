@@ -108,11 +108,15 @@ async def serving(
     hold_loop: Optional[float] = None,
     channel_options: Sequence[Tuple[str, Any]] = (),
     max_message_bytes: Optional[int] = None,
+    host_links: bool = False,
 ) -> AsyncIterator[Tuple[Any, Any]]:
     """An in-process grpc.aio server for `adapter` and a stub connected to it, built like the
     worker's (`create_server`: the token interceptor in front of the servicer).
 
-    With `host_address`, tools reach that host bridge through their SessionContext.
+    With `host_address`, tools reach that host bridge through their SessionContext. With
+    `host_links`, as a worker run as a service: calls reach the host through their client's host
+    link (`x-snakepit-host-link`), on its call channel (an RPC's host request waits 0.3 s at most
+    for a channel of its link to open).
     `channel_options` are the client channel's grpc options. `max_message_bytes` sets the
     server's send limit, as the worker sets it from its configuration.
     """
@@ -122,6 +126,8 @@ async def serving(
     from snakepit_bridge.tools.dispatch import Dispatcher
     from snakepit_bridge.host.access import HostAccess
     from snakepit_bridge.host.client import HostClient
+    from snakepit_bridge.host.grpc_caller import GrpcHostCaller
+    from snakepit_bridge.host.link_registry import LinkRegistry
     from snakepit_bridge.observability.tracing import NO_TRACING
     from snakepit_bridge.worker.info import collect_worker_info
     from snakepit_bridge.worker.service import WorkerService, create_server
@@ -132,11 +138,12 @@ async def serving(
         hold_loop = 0.0 if admission_limit else PROCESS_MODE_HOLD_LOOP_SECONDS
     executor = new_executor(hold_loop)
     dispatcher = Dispatcher(adapter, executor, monitor=monitor)
-    client = HostClient(host_address, token, max_message_bytes=64 * 1024 * 1024) if host_address else None
-    host = HostAccess(client, asyncio.get_running_loop(), tracing) if client is not None else None
+    caller = GrpcHostCaller(host_address, token, max_message_bytes=64 * 1024 * 1024) if host_address else None
+    host = HostAccess(HostClient(caller), asyncio.get_running_loop(), tracing) if caller is not None else None
     info = worker_pb2.WorkerInfo(**collect_worker_info(mode="process", capacity=1, adapter="tests.Adapter"))
+    links = LinkRegistry(tracing, max_message_bytes or 64 * 1024 * 1024, channel_wait_seconds=0.3) if host_links else None
     service = WorkerService(adapter=adapter, dispatcher=dispatcher, info=info, host=host, tracing=tracing,
-                            admission_limit=admission_limit, max_message_bytes=max_message_bytes)
+                            admission_limit=admission_limit, max_message_bytes=max_message_bytes, links=links)
     limits = [("grpc.max_send_message_length", max_message_bytes)] if max_message_bytes else []
     server = create_server(service, token, options=limits)
     port = server.add_insecure_port("127.0.0.1:0")
@@ -149,8 +156,8 @@ async def serving(
     finally:
         await channel.close()
         await server.stop(0)
-        if client is not None:
-            await client.close()
+        if caller is not None:
+            await caller.close()
         executor.shutdown(wait=False, cancel_futures=True)
 
 

@@ -1,8 +1,9 @@
 """`python -m snakepit_bridge.serve`: a worker run as a service, as real subprocesses driven by real
-gRPC clients — token, the refusal to listen beyond loopback in the clear, TLS and mTLS with
-certificates made by `openssl`, `--workers` with restarts, the SIGTERM drain, capacity enforced
-across clients (`worker_busy`), and clients that go away mid-call. Plus the pieces in process:
-settings and the admission queue."""
+gRPC clients — tokens (several per token file, read again on SIGHUP), the refusal to listen
+beyond loopback in the clear, TLS and mTLS with certificates made by `openssl`, `--workers` with
+restarts, the SIGTERM drain, capacity enforced across clients (`worker_busy`), clients that go
+away mid-call, and host requests on a client's host link. Plus the pieces in process: settings
+and the admission queue."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import grpc
 import pytest
 
+from fake_host import FakeHostService
+from host_link_client import NodeLink
 from snakepit.bridge.v1 import common_pb2, worker_pb2, worker_pb2_grpc
 from snakepit_bridge.error_codes import code_name
 from snakepit_bridge.service.settings import (
@@ -33,6 +36,7 @@ from snakepit_bridge.service.settings import (
     SettingsError,
     child_arguments,
     parse_settings,
+    read_token_file,
 )
 from snakepit_bridge.worker.admission import Admission, WorkerBusy
 from support import FIXTURES_DIR, PYTHON_ROOT_FOR_SUBPROCESS, TOKEN, decode_value, error_details, make_call, run
@@ -277,7 +281,7 @@ def test_settings_defaults_and_child_arguments(tmp_path):
     token_file.chmod(0o644)
     settings = parse_settings(["--adapter", SHOWCASE, "--listen", "127.0.0.1:7000", "--workers", "3",
                                "--token-file", str(token_file), "--python-path", str(tmp_path)], environ={})
-    assert settings.token == "s3cret" and settings.workers == 3 and settings.mode.capacity == 1
+    assert settings.tokens == ("s3cret",) and settings.workers == 3 and settings.mode.capacity == 1
     assert settings.drain_seconds == DEFAULT_DRAIN_SECONDS == 30
     assert settings.admission_queue == DEFAULT_ADMISSION_QUEUE == 0
     assert settings.admission_timeout_ms == DEFAULT_ADMISSION_TIMEOUT_MS
@@ -298,6 +302,22 @@ def test_settings_defaults_and_child_arguments(tmp_path):
     ):
         with pytest.raises(SettingsError, match=reason):
             parse_settings(["--adapter", SHOWCASE, *argv], environ={"SNAKEPIT_TOKEN": "t"})
+
+
+def test_a_token_file_holds_one_token_per_line(tmp_path):
+    token_file = tmp_path / "tokens"
+    token_file.write_text("first\n\n   second  \r\nfirst\n")
+    argv = ["--adapter", SHOWCASE, "--listen", "127.0.0.1:7000", "--token-file", str(token_file)]
+    assert parse_settings(argv, environ={"SNAKEPIT_TOKEN": "ignored"}).tokens == ("first", "second")
+    assert parse_settings(argv[:4], environ={"SNAKEPIT_TOKEN": " one "}).tokens == ("one",)
+    token_file.write_text("fine\nnot a token\n")
+    with pytest.raises(SettingsError, match="line 2 of --token-file") as bad:
+        parse_settings(argv, environ={})
+    assert "not a token" not in str(bad.value)  # a line is named, never shown
+    token_file.write_text("\n \n")
+    assert read_token_file(str(token_file)) == ()
+    with pytest.raises(SettingsError, match="refusing to serve without a token"):
+        parse_settings(argv, environ={})
 
 
 def test_admission_queues_in_order_times_out_and_refuses():
@@ -389,9 +409,10 @@ def test_plaintext_loopback_with_token_serves_every_rpc():
                 assert await calls.end() is None
                 tools = await stub.DescribeTools(worker_pb2.DescribeToolsRequest(), metadata=AUTH, timeout=5)
                 assert "add" in {spec.name for spec in tools.tools}
-                # No host bridge in this mode, and the message says why.
+                # No host bridge to dial in this mode: without a host link, the message says why.
                 failed = await execute(stub, make_call("call_host", name="anything"))
                 assert error_details(failed.error)["host_error_code"] == "host_bridge_unavailable"
+                assert "did not open a host link (x-snakepit-host-link)" in failed.error.message
                 assert "runs as a service" in failed.error.message and "call channel" in failed.error.message
                 for metadata in ((), (("authorization", "Bearer wrong"),)):
                     with pytest.raises(grpc.aio.AioRpcError) as failure:
@@ -663,3 +684,80 @@ def test_a_client_going_away_cancels_its_calls_only_and_the_grace_cuts_the_rest(
             if client.poll() is None:
                 client.kill()
                 client.wait(5)
+
+
+def test_sighup_reads_the_token_file_again_and_a_broken_one_keeps_the_tokens():
+    folder = tempfile.mkdtemp(prefix="snakepit-tokens-")
+    token_file = os.path.join(folder, "tokens")
+
+    def write(text: str) -> None:
+        with open(token_file, "w") as handle:
+            handle.write(text)
+        os.chmod(token_file, 0o600)
+
+    write("old-token\n\n  second-token  \n")
+    try:
+        with service("--listen", "127.0.0.1:0", "--token-file", token_file, token_env=None) as server, \
+                service("--listen", "127.0.0.1:0") as from_env:
+
+            async def accepted(port: int, *tokens: str) -> List[bool]:
+                answers = []
+                async with plain(port) as channel:
+                    for token in tokens:
+                        try:
+                            await stub_of(channel).Ping(worker_pb2.PingRequest(), metadata=(("authorization", f"Bearer {token}"),),
+                                                        timeout=5)
+                        except grpc.aio.AioRpcError as error:
+                            assert error.code() == grpc.StatusCode.UNAUTHENTICATED, error
+                            answers.append(False)
+                        else:
+                            answers.append(True)
+                return answers
+
+            assert run(accepted(server.port, "old-token", "second-token", "new-token")) == [True, True, False]
+            write("new-token\nsecond-token\n")
+            server.proc.send_signal(signal.SIGHUP)
+            assert server.event("tokens_reloaded")["tokens"] == 2
+            assert run(accepted(server.port, "old-token", "second-token", "new-token")) == [False, True, True]
+            # Emptied, invalid, gone: each keeps the tokens in force, with a warning.
+            for count, breakage in enumerate((lambda: write("\n  \n"), lambda: write("not a token\n"),
+                                              lambda: os.remove(token_file)), 1):
+                breakage()
+                server.proc.send_signal(signal.SIGHUP)
+                assert server.event("tokens_kept", count=count)["level"] == "warn"
+                assert run(accepted(server.port, "second-token", "new-token")) == [True, True]
+            assert not any(token in line for line in server.raw for token in ("old-token", "second-token", "new-token"))
+
+            # The token from the environment cannot change: SIGHUP is logged, and the worker serves on.
+            from_env.proc.send_signal(signal.SIGHUP)
+            from_env.event("tokens_kept")
+            assert run(accepted(from_env.port, TOKEN)) == [True]
+            assert server.terminate() == 0 and from_env.terminate() == 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_client_with_a_host_link_gets_the_host_requests_of_its_calls():
+    with service("--listen", "127.0.0.1:0") as server:
+
+        async def exercise() -> None:
+            host = FakeHostService(TOKEN)
+            host.sessions["s1"] = {}
+            async with plain(server.port) as channel:
+                stub = stub_of(channel)
+                link = NodeLink(stub, host)
+                try:
+                    await link.call(1, make_call("state_set", key="k", value={"v": 1}, session_id="s1"))
+                    assert decode_value((await link.answer(1)).result) is True
+                    response = await execute(stub, make_call("state_get", key="k", session_id="s1"), metadata=link.metadata)
+                    assert decode_value(response.result) == {"v": 1}
+                    response = await execute(stub, make_call("call_host_async", name="add", args={"a": 1, "b": 2}),
+                                             metadata=link.metadata)
+                    assert decode_value(response.result) == 3
+                    assert [(frame.call_id, frame.host_request.method) for frame in link.host_requests] == [
+                        (1, "SetSessionState"), (0, "GetSessionState"), (0, "ExecuteHostTool")]
+                finally:
+                    await link.close()
+
+        run(exercise())
+        assert server.terminate() == 0

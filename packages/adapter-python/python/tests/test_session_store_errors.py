@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import grpc
-from grpc.aio import AioRpcError, Metadata
 
 import snakepit_bridge
 from snakepit_bridge import HostBridgeUnavailable, SessionStoreUnavailable, SnakepitBridgeError
 from snakepit_bridge.error_codes import SESSION_STORE_UNAVAILABLE, code_value
-from snakepit_bridge.host.client import ERROR_CODE_TRAILER, ERROR_DETAILS_TRAILER, translate_rpc_error
+from snakepit_bridge.host.client import translate_host_failure
 from snakepit_bridge.host.errors import bridge_error
 from snakepit_bridge.tools.errors import exception_to_tool_error
 from snakepit.bridge.v1 import common_pb2
@@ -34,13 +33,12 @@ def test_bridge_error_maps_the_code_to_its_class():
 
 
 def test_an_unavailable_status_with_the_code_is_the_store_not_the_bridge():
-    trailers = Metadata((ERROR_CODE_TRAILER, SESSION_STORE_UNAVAILABLE), (ERROR_DETAILS_TRAILER, json.dumps(DETAILS).encode()))
-    rpc_error = AioRpcError(grpc.StatusCode.UNAVAILABLE, Metadata(), trailers, MESSAGE)
-    error = translate_rpc_error(rpc_error, "GetSessionState")
+    details_json = json.dumps(DETAILS).encode()
+    error = translate_host_failure("GetSessionState", grpc.StatusCode.UNAVAILABLE, MESSAGE, SESSION_STORE_UNAVAILABLE, details_json)
     assert type(error) is SessionStoreUnavailable
     assert error.details == DETAILS
     # Without the code, UNAVAILABLE still means the bridge itself did not answer.
-    bare = translate_rpc_error(AioRpcError(grpc.StatusCode.UNAVAILABLE, Metadata(), Metadata(), "gone"), "GetSessionState")
+    bare = translate_host_failure("GetSessionState", grpc.StatusCode.UNAVAILABLE, "gone", "", b"")
     assert type(bare) is HostBridgeUnavailable
 
 

@@ -1,6 +1,7 @@
 """Host-bridge calls from tool code, on whichever thread the tool runs.
 
-The host client's channel belongs to the worker's event loop. Async tools run on that loop and
+The host client's requests belong to the worker's event loop (its gRPC channel to the host
+bridge, or the call channel a worker run as a service tunnels them through). Async tools run on that loop and
 simply await (`await context.call_host_tool_async(...)`). Sync tools run in executor threads;
 their blocking calls (`context.call_host_tool(...)`) schedule the coroutine on the loop with
 `run_coroutine_threadsafe` and wait. A blocking call made on the loop thread itself would
@@ -38,12 +39,12 @@ _CANCEL_POLL_SECONDS = 0.05
 
 
 class HostAccess:
-    """The worker's host client, bound to the loop that owns its channel."""
+    """A host client, bound to the loop its requests run on."""
 
     def __init__(self, client: HostClient, loop: asyncio.AbstractEventLoop, tracing: Tracing) -> None:
         self.client = client
         self._loop = loop
-        # Created by serve() on the loop thread.
+        # Created on the loop thread (at startup, or as a call is set up).
         self._loop_thread = threading.get_ident()
         self._tracing = tracing
 

@@ -1,98 +1,110 @@
-"""The worker's client of the host bridge (HostService, served by Node on loopback).
+"""The worker's client of the host bridge (HostService, served by Node), with plain Python values in
+and out.
 
-One grpc.aio channel per worker, opened at startup when the config has a `host_address` and
-closed at shutdown; every method is a coroutine that must run on the worker's event loop (the
-channel is bound to it). `HostAccess` (access.py) makes these callable from sync tools.
+Every method is a coroutine that must run on the worker's event loop; `HostAccess` (access.py)
+makes them callable from sync tools. Each builds its request message and hands it to the client's
+**caller**, the one way a request reaches the host:
 
-Every call presents `authorization: Bearer <token>` and forwards the current call's correlation
-id and trace context. Domain failures arrive as gRPC errors whose trailing metadata
-`snakepit-error-code` names the snakepit code (details as JSON in `snakepit-error-details-bin`);
-they become the exceptions of errors.py. ExecuteHostTool reports tool failures in-band.
+- `GrpcHostCaller` (grpc_caller.py): a gRPC channel to the host bridge on loopback, for a worker a
+  pool started (its config's `host_address`);
+- a call channel's `HostTunnel` (tunnel.py): the request travels as a `HostRequest` frame on the
+  call channel of the client whose call it serves, for a worker run as a service.
+
+A caller returns the method's response message, or raises `HostCallFailed` with the status the
+HostService call ended with (a gRPC status and trailers, or the fields of a `HostAnswer`: the
+same four things). `translate_host_failure` turns that into the exception of errors.py that tool
+code sees, the same for both callers. ExecuteHostTool reports tool failures in-band.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import grpc
 
-from snakepit.bridge.v1 import common_pb2, host_pb2, host_pb2_grpc
+from snakepit.bridge.v1 import common_pb2, host_pb2
 
 from ..error_codes import INTERNAL, UNAUTHENTICATED, code_name
 from .errors import HostBridgeUnavailable, SessionNotFoundError, SnakepitBridgeError, bridge_error
 from .payload import decode_json, decode_tool_value, encode_arguments, encode_json_value, specs_to_dicts
 
-__all__ = ["HostClient", "ERROR_CODE_TRAILER", "ERROR_DETAILS_TRAILER"]
+__all__ = [
+    "HostClient",
+    "HostCaller",
+    "HostCallFailed",
+    "translate_host_failure",
+    "ERROR_CODE_TRAILER",
+    "ERROR_DETAILS_TRAILER",
+]
 
+# Where HostService puts a failure's snakepit code and its details (JSON) as gRPC trailers.
 ERROR_CODE_TRAILER = "snakepit-error-code"
 ERROR_DETAILS_TRAILER = "snakepit-error-details-bin"
 
-Metadata = Tuple[Tuple[str, str], ...]
+# (method, request message, headers (key, value) with empty values meaning "not sent", timeout in
+# seconds or None) -> the method's response message; raises HostCallFailed.
+HostCaller = Callable[[str, Any, Sequence[Tuple[str, str]], Optional[float]], Awaitable[Any]]
 
 # Without a snakepit code, these statuses mean the host is gone or not answering, not that it refused.
 _UNREACHABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
 
 
-def _trailer_details(trailers: Any) -> Tuple[Optional[str], Dict[str, Any]]:
-    code: Optional[str] = None
-    details: Dict[str, Any] = {}
-    for key, value in trailers or ():
-        if key == ERROR_CODE_TRAILER:
-            code = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-        elif key == ERROR_DETAILS_TRAILER:
-            try:
-                parsed = json.loads(value if isinstance(value, (bytes, str)) else b"")
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, dict):
-                details = parsed
-    return code, details
+class HostCallFailed(Exception):
+    """A HostService call that ended with a status other than OK, as a caller reports it: the
+    status, its message, the snakepit error code ("" when none) and the details as JSON (b"" when
+    none)."""
+
+    def __init__(self, status: grpc.StatusCode, message: str, error_code: str = "", details_json: Union[bytes, str] = b"") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_code = error_code
+        self.details_json = details_json
 
 
-def translate_rpc_error(error: grpc.aio.AioRpcError, method: str) -> SnakepitBridgeError:
-    """A failed HostService call as the exception tool code sees."""
-    code, details = _trailer_details(error.trailing_metadata())
-    message = error.details() or f"host {method} failed with {error.code().name}"
-    if code:
-        return bridge_error(code, message, details)
-    if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+def _details_of(details_json: Union[bytes, str]) -> Dict[str, Any]:
+    if not details_json:
+        return {}
+    try:
+        parsed = json.loads(details_json)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def translate_host_failure(
+    method: str, status: grpc.StatusCode, message: str, error_code: str, details_json: Union[bytes, str]
+) -> SnakepitBridgeError:
+    """A failed HostService call as the exception tool code sees: the snakepit code when the host
+    sent one, else what the status means (unreachable host, refused token, or an internal failure)."""
+    details = _details_of(details_json)
+    message = message or f"host {method} failed with {status.name}"
+    if error_code:
+        return bridge_error(error_code, message, details)
+    if status == grpc.StatusCode.UNAUTHENTICATED:
         return bridge_error(UNAUTHENTICATED, message, details)
-    if error.code() in _UNREACHABLE:
+    if status in _UNREACHABLE:
         return HostBridgeUnavailable(
-            f"the host bridge did not answer {method}: {error.code().name}: {message}",
-            details={"grpc_status": error.code().name},
+            f"the host bridge did not answer {method}: {status.name}: {message}",
+            details={"grpc_status": status.name},
         )
-    return bridge_error(INTERNAL, message, {"grpc_status": error.code().name, **details})
+    return bridge_error(INTERNAL, message, {"grpc_status": status.name, **details})
 
 
 class HostClient:
-    """HostService calls with plain Python values in and out."""
+    """HostService calls with plain Python values in and out, through `caller`."""
 
-    def __init__(self, address: str, token: str, *, max_message_bytes: int) -> None:
-        self.address = address
-        self._authorization = (("authorization", f"Bearer {token}"),)
-        self._channel = grpc.aio.insecure_channel(
-            address,
-            options=[
-                ("grpc.max_send_message_length", max_message_bytes),
-                ("grpc.max_receive_message_length", max_message_bytes),
-            ],
-        )
-        self._stub = host_pb2_grpc.HostServiceStub(self._channel)
+    __slots__ = ("_caller",)
 
-    async def close(self) -> None:
-        await self._channel.close()
-
-    def _metadata(self, headers: Sequence[Tuple[str, str]]) -> Metadata:
-        return self._authorization + tuple((key, value) for key, value in headers if value)
+    def __init__(self, caller: HostCaller) -> None:
+        self._caller = caller
 
     async def _call(self, method: str, request: Any, headers: Sequence[Tuple[str, str]], timeout: Optional[float]) -> Any:
-        rpc = getattr(self._stub, method)
         try:
-            return await rpc(request, metadata=self._metadata(headers), timeout=timeout)
-        except grpc.aio.AioRpcError as error:
-            raise translate_rpc_error(error, method) from None
+            return await self._caller(method, request, headers, timeout)
+        except HostCallFailed as failed:
+            raise translate_host_failure(method, failed.status, failed.message, failed.error_code, failed.details_json) from None
 
     # -- worker housekeeping -------------------------------------------------------------------
 

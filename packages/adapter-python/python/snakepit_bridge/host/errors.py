@@ -52,8 +52,9 @@ class SnakepitBridgeError(Exception):
 
 
 class HostBridgeUnavailable(SnakepitBridgeError):
-    """No host bridge is configured for this worker (e.g. started by hand, or the pool runs none),
-    the context belongs to no call, or the host could not be reached."""
+    """No host bridge is configured for this worker (e.g. started by hand, or the pool runs none;
+    run as a service: the call's client opened no host link), the context belongs to no call, or
+    the host could not be reached (run as a service: the link's call channel ended)."""
 
     code = HOST_BRIDGE_UNAVAILABLE
 

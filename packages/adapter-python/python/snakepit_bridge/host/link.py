@@ -1,6 +1,6 @@
 """The worker's link to its host bridge, for the worker's whole life.
 
-Opened at startup when the config has a `host_address`: one channel (HostClient), the adapter's
+Opened at startup when the config has a `host_address`: one channel (GrpcHostCaller), the adapter's
 tools reported once with RegisterTools (before the worker announces itself ready, so the host
 knows them by the time it routes calls; a failure is logged, never fatal), then the heartbeat task
 on the event loop. Closed at shutdown: heartbeat cancelled, channel closed.
@@ -20,6 +20,7 @@ from ..worker.heartbeat import HeartbeatSettings, describe_failure, run_heartbea
 from ..worker.watchdog import kill_own_process_group
 from .access import HostAccess
 from .client import HostClient
+from .grpc_caller import GrpcHostCaller
 
 __all__ = ["HostLink", "REGISTER_TIMEOUT_SECONDS"]
 
@@ -42,8 +43,8 @@ def _lose_host(reason: str) -> None:
 
 
 class HostLink:
-    def __init__(self, client: HostClient, access: HostAccess, worker_id: str) -> None:
-        self.client = client
+    def __init__(self, caller: GrpcHostCaller, access: HostAccess, worker_id: str) -> None:
+        self._caller = caller
         self.access = access
         self._worker_id = worker_id
         self._heartbeat: Optional["asyncio.Task[None]"] = None
@@ -52,16 +53,16 @@ class HostLink:
     def open(cls, config: WorkerConfig, tracing: Tracing) -> "HostLink":
         """Creates the channel (it connects lazily, on the first call). Call on the event loop."""
         assert config.host_address is not None
-        client = HostClient(config.host_address, config.token, max_message_bytes=config.max_message_bytes)
-        access = HostAccess(client, asyncio.get_running_loop(), tracing)
-        return cls(client, access, config.worker_id)
+        caller = GrpcHostCaller(config.host_address, config.token, max_message_bytes=config.max_message_bytes)
+        access = HostAccess(HostClient(caller), asyncio.get_running_loop(), tracing)
+        return cls(caller, access, config.worker_id)
 
     async def register_tools(self, describe: Callable[[], List[common_pb2.ToolSpec]]) -> None:
         """Reports the adapter's tools; `describe` runs here so that an adapter whose get_tools()
         raises is logged like any other registration failure."""
         try:
             specs = describe()
-            registered = await self.client.register_tools(self._worker_id, specs, timeout=REGISTER_TIMEOUT_SECONDS)
+            registered = await self.access.client.register_tools(self._worker_id, specs, timeout=REGISTER_TIMEOUT_SECONDS)
         except Exception as exc:
             _log.warning("could not report this worker's tools to the host: %s", describe_failure(exc))
             return
@@ -72,7 +73,7 @@ class HostLink:
             return
 
         async def beat(timeout: float) -> None:
-            await self.client.heartbeat(self._worker_id, timeout)
+            await self.access.client.heartbeat(self._worker_id, timeout)
 
         self._heartbeat = asyncio.ensure_future(run_heartbeat(beat, settings, _lose_host))
 
@@ -81,4 +82,4 @@ class HostLink:
             self._heartbeat.cancel()
             # Bounded: shutdown must not depend on the task honouring its cancellation promptly.
             await asyncio.wait((self._heartbeat,), timeout=1.0)
-        await self.client.close()
+        await self._caller.close()

@@ -7,7 +7,12 @@ What differs from a worker a pool starts (server.py), and why:
   belongs to one client, so no client going away stops the worker. gRPC cancels the calls of a
   connection that closes (and the server's keepalive pings find connections that died silently),
   and the worker serves the others on;
-- no host bridge: `context.call_host_tool` and `context.state` raise HostBridgeUnavailable saying so;
+- no host bridge to dial: a call's host requests (`context.call_host_tool`, `context.state`)
+  travel on the call channel of the client that made it, when that client opened a host link
+  (`x-snakepit-host-link`, host/link_registry.py); without one they raise HostBridgeUnavailable
+  saying so;
+- tokens: every line of `--token-file` is accepted, and SIGHUP reads the file again
+  (token_reload.py);
 - capacity (1 in process mode, N threaded) is enforced by the worker: a call beyond it waits in
   the admission queue or is refused with `worker_busy` (worker/admission.py), never run;
 - SIGTERM/SIGINT drain: the server stops listening and sends GOAWAY (new RPCs fail UNAVAILABLE),
@@ -45,8 +50,10 @@ INSTALL_HINT = "pip install grpcio protobuf"
 SUPERVISOR_CHECK_SECONDS = 1.0
 
 NO_HOST_REASON = (
-    "this worker runs as a service (python -m snakepit_bridge.serve) and has no host bridge address: "
-    "host tools and session state for remote workers are to travel on the call channel, which is not built yet"
+    "the client did not open a host link (x-snakepit-host-link): this worker runs as a service "
+    "(python -m snakepit_bridge.serve), and its host requests travel on the call channel of a client "
+    "that opens it with that header and sends the same header on its ExecuteTool and "
+    "ExecuteStreamingTool RPCs"
 )
 
 # Connections from other hosts: keepalive pings find clients that vanished without closing their
@@ -98,8 +105,11 @@ async def serve_service(settings: ServiceSettings) -> bool:
     """Serves until SIGTERM/SIGINT, then drains. Returns False when tool threads were still busy at
     exit (the caller then exits without joining them)."""
     from ..host.access import set_no_host_reason
+    from ..host.link_registry import LinkRegistry
     from ..worker.admission import Admission
+    from ..worker.auth_interceptor import TokenInterceptor
     from ..worker.service import create_server
+    from .token_reload import reload_tokens_on_sighup
 
     signals = stop_signals()
     set_no_host_reason(NO_HOST_REASON)
@@ -111,12 +121,15 @@ async def serve_service(settings: ServiceSettings) -> bool:
     admission = Admission(
         mode.capacity, queue_limit=settings.admission_queue, timeout=settings.admission_timeout_ms / 1000
     )
-    service = runtime.service(host=None, max_message_bytes=settings.max_message_bytes, admission=admission)
+    links = LinkRegistry(runtime.tracing, settings.max_message_bytes)
+    service = runtime.service(host=None, max_message_bytes=settings.max_message_bytes, admission=admission, links=links)
+    tokens = TokenInterceptor(*settings.tokens)
     server = create_server(
         service,
-        settings.token,
+        tokens,
         options=message_limit_options(settings.max_message_bytes) + SERVICE_SERVER_OPTIONS,
     )
+    reload_tokens_on_sighup(settings.token_file, tokens)
     address = settings.address()
     try:
         if settings.tls is not None:

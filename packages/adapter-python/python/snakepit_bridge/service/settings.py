@@ -2,9 +2,13 @@
 anything starts. A refusal (`SettingsError`) is printed on stderr and ends the process with exit
 code 2, like a usage error; nothing is read from stdin and no control fd is used in this mode.
 
-The one security rule: every call carries the token (as with a pool-spawned worker), and a worker
+The one security rule: every call carries a token (as with a pool-spawned worker), and a worker
 that listens beyond loopback must also use TLS, so that neither the token nor the calls cross a
 network in clear text. There is no flag to waive it.
+
+Tokens: `$SNAKEPIT_TOKEN` holds one; `--token-file` holds one per non-empty line, every one
+accepted, and is read again on SIGHUP (service/token_reload.py), so tokens can be rotated without
+a restart.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ __all__ = [
     "build_parser",
     "parse_listen",
     "is_loopback",
+    "read_token_file",
     "TOKEN_ENV",
     "LOG_LEVEL_ENV",
     "EXIT_REFUSED",
@@ -69,7 +74,8 @@ class ServiceSettings:
     port: int
     mode: WorkerMode
     workers: int
-    token: str
+    # Every token a call may present: one from the environment, one per line of the token file.
+    tokens: Tuple[str, ...]
     token_file: Optional[str]
     tls: Optional[TlsFiles]
     drain_seconds: float
@@ -147,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-cert", metavar="PEM", help="server certificate chain (PEM); with --tls-key")
     parser.add_argument("--tls-key", metavar="PEM", help="server private key (PEM)")
     parser.add_argument("--tls-client-ca", metavar="PEM", help="require client certificates signed by this CA (mTLS)")
-    parser.add_argument("--token-file", metavar="PATH", help=f"file holding the token (else ${TOKEN_ENV})")
+    parser.add_argument("--token-file", metavar="PATH",
+                        help=f"file holding the tokens, one per line, all accepted; re-read on SIGHUP (else ${TOKEN_ENV})")
     parser.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS, metavar="S",
                         help=f"on SIGTERM, how long calls in flight may still run (default {DEFAULT_DRAIN_SECONDS:g})")
     parser.add_argument("--admission-queue", type=int, default=DEFAULT_ADMISSION_QUEUE, metavar="N",
@@ -198,39 +205,57 @@ def _tls(args: argparse.Namespace) -> Optional[TlsFiles]:
     )
 
 
-def _token(args: argparse.Namespace, environ: Mapping[str, str], warnings: List[str]) -> str:
-    if args.token_file is not None:
-        raw = _read_file(args.token_file, "--token-file")
-        source = f"--token-file {args.token_file!r}"
-        try:
-            mode = os.stat(args.token_file).st_mode
-        except OSError:
-            mode = 0
-        if stat.S_ISREG(mode) and mode & 0o077:
-            warnings.append(f"the token file {args.token_file!r} can be read by other users (mode {stat.S_IMODE(mode):o}); chmod 600 it")
-        try:
-            token = raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise SettingsError(f"{source} is not UTF-8 text") from None
-    else:
-        token = environ.get(TOKEN_ENV, "").strip()
-        source = f"${TOKEN_ENV}"
-    if not token:
-        return ""
+def _check_token(token: str, source: str) -> None:
     if any(not (0x21 <= ord(char) <= 0x7E) for char in token):
         raise SettingsError(f"the token from {source} must be printable ASCII without spaces: it travels in the authorization header")
-    return token
 
 
-def _check_security(host: str, port: int, token: str, tls: Optional[TlsFiles]) -> None:
+def read_token_file(path: str) -> Tuple[str, ...]:
+    """The tokens of a token file: one per non-empty line (surrounding whitespace stripped), in
+    order, each once; () when it holds none. SettingsError when it cannot be read or a line is not
+    a token (the message names the line, never its text)."""
+    raw = _read_file(path, "--token-file")
+    source = f"--token-file {path!r}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SettingsError(f"{source} is not UTF-8 text") from None
+    tokens: List[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        token = line.strip()
+        if token:
+            _check_token(token, f"line {number} of {source}")
+            if token not in tokens:
+                tokens.append(token)
+    return tuple(tokens)
+
+
+def _tokens(args: argparse.Namespace, environ: Mapping[str, str], warnings: List[str]) -> Tuple[str, ...]:
+    if args.token_file is None:
+        token = environ.get(TOKEN_ENV, "").strip()
+        if not token:
+            return ()
+        _check_token(token, f"${TOKEN_ENV}")
+        return (token,)
+    tokens = read_token_file(args.token_file)
+    try:
+        mode = os.stat(args.token_file).st_mode
+    except OSError:
+        mode = 0
+    if stat.S_ISREG(mode) and mode & 0o077:
+        warnings.append(f"the token file {args.token_file!r} can be read by other users (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+    return tokens
+
+
+def _check_security(host: str, port: int, tokens: Tuple[str, ...], tls: Optional[TlsFiles]) -> None:
     address = format_address(host, port)
-    if not is_loopback(host) and (tls is None or not token):
+    if not is_loopback(host) and (tls is None or not tokens):
         missing, reasons, fixes = [], [], []
         if tls is None:
             missing.append("TLS")
             reasons.append("without TLS, calls, their results and the token would cross the network in clear text")
             fixes.append("--tls-cert and --tls-key (and --tls-client-ca to require client certificates)")
-        if not token:
+        if not tokens:
             missing.append("a token")
             reasons.append("without a token, anyone who can reach the port could run tools")
             fixes.append(f"--token-file PATH or ${TOKEN_ENV}")
@@ -239,10 +264,10 @@ def _check_security(host: str, port: int, token: str, tls: Optional[TlsFiles]) -
             f"(127.0.0.1, [::1], localhost), and {'; '.join(reasons)}. Pass {', and '.join(fixes)}, "
             "or listen on 127.0.0.1"
         )
-    if not token:
+    if not tokens:
         raise SettingsError(
             "refusing to serve without a token: every call must carry `authorization: Bearer <token>`. "
-            f"Pass --token-file PATH or set ${TOKEN_ENV}"
+            f"Pass --token-file PATH (one token per line) or set ${TOKEN_ENV}"
         )
 
 
@@ -272,8 +297,8 @@ def parse_settings(argv: Optional[Sequence[str]] = None, environ: Optional[Mappi
         raise SettingsError(f"--max-message-bytes must be positive, got {args.max_message_bytes}")
     warnings: List[str] = []
     tls = _tls(args)
-    token = _token(args, environ, warnings)
-    _check_security(host, port, token, tls)
+    tokens = _tokens(args, environ, warnings)
+    _check_security(host, port, tokens, tls)
     python_path = tuple(os.path.abspath(path) for path in args.python_path)
     for path in python_path:
         if not os.path.isdir(path):
@@ -284,7 +309,7 @@ def parse_settings(argv: Optional[Sequence[str]] = None, environ: Optional[Mappi
         port=port,
         mode=mode,
         workers=args.workers,
-        token=token,
+        tokens=tokens,
         token_file=os.path.abspath(args.token_file) if args.token_file is not None else None,
         tls=tls,
         drain_seconds=float(args.drain_seconds),
@@ -299,8 +324,9 @@ def parse_settings(argv: Optional[Sequence[str]] = None, environ: Optional[Mappi
 
 
 def child_arguments(settings: ServiceSettings, port: int, supervisor_pid: int) -> List[str]:
-    """The flags of one supervised server: the same settings, one port, no --workers. The token
-    stays out of argv: a child reads the same token file, or inherits the environment."""
+    """The flags of one supervised server: the same settings, one port, no --workers. The tokens
+    stay out of argv: a child reads the same token file (again on SIGHUP, which the supervisor
+    passes on), or inherits the environment."""
     mode = settings.mode
     argv = ["--adapter", settings.adapter, "--listen", settings.address(port), "--mode", mode.name]
     if mode.name == "threaded":

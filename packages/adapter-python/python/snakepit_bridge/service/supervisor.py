@@ -8,6 +8,7 @@ child (one port, same settings), kept running by this parent.
 - Each child runs in a session of its own, so a terminal's Ctrl-C reaches the supervisor only,
   which then stops the children itself (one signal each, one drain). It gets
   `--supervisor-pid`: a child whose supervisor vanished (SIGKILL) drains and exits on its own.
+- SIGHUP is passed on to every child (each reads its token file again, token_reload.py).
 - SIGTERM/SIGINT: every child gets SIGTERM and drains (`--drain-seconds`); a second signal is
   passed on (the children end their drain at once). Children still running `drain_seconds` + 5 s
   later are killed with their process group. Then the supervisor exits 0.
@@ -90,6 +91,7 @@ class Supervisor:
     async def _run(self) -> int:
         settings = self._settings
         signals = stop_signals()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._signal_children, signal.SIGHUP)
         self._stopping = asyncio.Event()
         first, last = self._seats[0], self._seats[-1]
         _log.info(

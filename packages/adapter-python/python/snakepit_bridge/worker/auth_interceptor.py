@@ -1,5 +1,9 @@
 """Refuses calls without the pool's token before their request is read. The worker's only token check.
 
+A worker run as a service may accept several tokens at once, all compared, and have them replaced
+while it serves (`set_tokens`: rotation, on SIGHUP; service/token_reload.py). A pool-started worker
+has exactly one.
+
 Checking in the servicer would come after grpcio has read and parsed the whole request: a local
 process without the token could make the worker buffer hundreds of megabytes first. This
 interceptor sees only the headers; a refused call gets a handler that never reads its request.
@@ -15,7 +19,7 @@ name alone, and because this is the server's only interceptor (a later one would
 from __future__ import annotations
 
 import hmac
-from typing import Any, Awaitable, Callable, Dict
+from typing import Any, Awaitable, Callable, Dict, Tuple
 
 import grpc
 
@@ -34,9 +38,18 @@ _REFUSAL = grpc.stream_unary_rpc_method_handler(_refuse)
 
 # grpc has no type stubs here (mypy.ini), so the base class is Any to the type checker.
 class TokenInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode("utf-8")
+    """Accepts a call presenting `authorization: Bearer <token>` for one of `tokens` (at least one)."""
+
+    def __init__(self, *tokens: str) -> None:
+        self._expected: Tuple[bytes, ...] = ()
+        self.set_tokens(*tokens)
         self._handlers: Dict[str, grpc.RpcMethodHandler] = {}
+
+    def set_tokens(self, *tokens: str) -> None:
+        """From now on, accepts `tokens` (at least one) instead. Calls already let in go on."""
+        if not tokens:
+            raise ValueError("a TokenInterceptor needs at least one token")
+        self._expected = tuple(f"Bearer {token}".encode("utf-8") for token in tokens)
 
     async def intercept_service(
         self,
@@ -46,8 +59,11 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         for key, value in handler_call_details.invocation_metadata or ():
             if key == AUTHORIZATION_HEADER:
                 presented = value.encode("utf-8") if isinstance(value, str) else bytes(value)
-                # Constant-time comparison: the token is the pool's only secret.
-                if hmac.compare_digest(presented, self._expected):
+                # Constant-time comparisons, with every token: the token is the pool's only secret.
+                accepted = False
+                for expected in self._expected:
+                    accepted |= hmac.compare_digest(presented, expected)
+                if accepted:
                     method = handler_call_details.method
                     handler = self._handlers.get(method)
                     if handler is None:

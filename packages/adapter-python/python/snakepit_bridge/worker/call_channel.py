@@ -2,7 +2,8 @@
 
 Opening an HTTP/2 stream per call costs grpcio several times what a message on an open stream
 costs, so the pool sends small calls as frames on one stream. Each frame names its call (`call_id`)
-and starts it (`call`) or stops it (`cancel`); each answer is a `CallsResponse` naming its call.
+and starts it (`call`) or stops it (`cancel`), or answers a host request (`host_answer`, below);
+each answer is a `CallsResponse` naming its call.
 
 - Every call runs in its own task (its own copy of the contextvars, so nothing leaks between
   calls), through the same path as ExecuteTool: same session context, errors, span and admission.
@@ -22,12 +23,18 @@ and starts it (`call`) or stops it (`cancel`); each answer is a `CallsResponse` 
   cancelled.
 - A frame that does not parse names no call to answer: the channel ends with INVALID_ARGUMENT (its
   calls cancelled, as above) and the pool opens a new one. The worker serves on.
+- Host link (a worker run as a service, opened with `x-snakepit-host-link`): the channel gets a
+  HostTunnel (host/tunnel.py), and the host requests of its calls' tools, and of the link's calls
+  that came as RPCs, travel on it as `host_request` frames; `host_answer` frames go to the tunnel.
+  Without a link, a `host_answer` is ignored. When the client half-closes the channel or the
+  channel ends, no answer can arrive any more: the tunnel fails its waiting requests.
 - `drain()` (a worker run as a service, on SIGTERM): the channel ends with the status it is given
-  as soon as no call is in flight and no answer is being written — at once when idle, else after
-  the last answer. New frames are still read meanwhile (the service refuses their calls in band).
-  The read the channel waits in is interrupted by cancelling the handler's task, which the read
-  loop catches; a frame that arrived in that instant is dropped unanswered, so every call on a
-  channel ended this way either got its answer or never ran.
+  as soon as no call is in flight, no host request waits for its answer and no answer is being
+  written — at once when idle, else after the last of them. New frames are still read meanwhile
+  (the service refuses their calls in band). The read the channel waits in is interrupted by
+  cancelling the handler's task, which the read loop catches; a frame that arrived in that instant
+  is dropped unanswered, so every call on a channel ended this way either got its answer or never
+  ran.
 
 Writes go out one at a time (grpcio allows one message write in flight per RPC). The task that
 finds no write in progress writes its own answer, then any answers queued behind it meanwhile; the
@@ -39,7 +46,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any, Awaitable, Callable, Deque, Dict, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Deque, Dict, Optional, Sequence, Set, Tuple, Union
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -49,7 +56,11 @@ from snakepit.bridge.v1 import common_pb2, worker_pb2
 from ..tools.errors import exception_to_tool_error, invalid_parameter, result_too_large, timed_out
 from .call_headers import CallHeaders, headers_of_frame
 
-__all__ = ["CallChannel", "RunCall"]
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ..host.access import HostAccess
+    from ..host.tunnel import HostTunnel, Post
+
+__all__ = ["CallChannel", "RunCall", "OpenTunnel"]
 
 _log = logging.getLogger("snakepit_bridge.call_channel")
 
@@ -58,8 +69,18 @@ _NEVER = float("inf")
 _CallsResponse = worker_pb2.CallsResponse
 _ExecuteToolResponse = worker_pb2.ExecuteToolResponse
 
-# One unary call as ExecuteTool runs it: fills the response it is given and returns it.
-RunCall = Callable[[common_pb2.ToolCall, CallHeaders, worker_pb2.ExecuteToolResponse], Awaitable[Any]]
+# One unary call as ExecuteTool runs it: fills the response it is given and returns it. The host
+# access is the call's own (a channel with a host link), or None for the worker's.
+RunCall = Callable[
+    [common_pb2.ToolCall, CallHeaders, worker_pb2.ExecuteToolResponse, Optional["HostAccess"]], Awaitable[Any]
+]
+# Opens the channel's host link: its tunnel, given the channel's write and the callback for a host
+# request that stopped waiting.
+OpenTunnel = Callable[["Post", Callable[[], None]], "HostTunnel"]
+
+# Why a tunnel's requests fail once it is closed.
+_CLIENT_HALF_CLOSED = "the client closed the call channel that carries this call's host requests"
+_CHANNEL_ENDED = "the call channel that carries this call's host requests ended"
 
 # Tasks writing answers no call task writes (timeouts, refused frames), kept alive until done:
 # asyncio keeps only weak references to tasks.
@@ -95,10 +116,16 @@ class CallChannel:
     it, which would fail every other call on the channel with it; such an answer is replaced by a
     `transport_error` naming the sizes, so only its own call fails (as an oversized ExecuteTool
     result fails only its RPC). None: no limit.
+    `open_tunnel`: the channel's host link (a worker run as a service, the channel opened with one);
+    None: the channel has none.
     """
 
     def __init__(
-        self, run_call: RunCall, context: grpc.aio.ServicerContext, max_answer_bytes: Optional[int] = None
+        self,
+        run_call: RunCall,
+        context: grpc.aio.ServicerContext,
+        max_answer_bytes: Optional[int] = None,
+        open_tunnel: Optional[OpenTunnel] = None,
     ) -> None:
         self._run_call = run_call
         self._max_answer_bytes = max_answer_bytes
@@ -116,9 +143,11 @@ class CallChannel:
         self._task = asyncio.current_task()
         self._drain_status: Optional[Tuple[grpc.StatusCode, str, Sequence[Tuple[str, Union[str, bytes]]]]] = None
         self._interrupted = False
+        self._tunnel = open_tunnel(self._post, self._settled) if open_tunnel is not None else None
 
     async def serve(self) -> None:
         read = self._context.read
+        tunnel = self._tunnel
         try:
             while True:
                 try:
@@ -138,8 +167,13 @@ class CallChannel:
                     self._start(frame.call_id, frame.call)
                 elif kind == "cancel":
                     self._cancel(frame.call_id)
+                elif kind == "host_answer" and tunnel is not None:
+                    tunnel.answer(frame.host_answer)
                 else:
-                    _log.debug("call channel: frame %d has neither call nor cancel; ignored", frame.call_id)
+                    # A frame of no kind, or a host answer on a channel without a host link.
+                    _log.debug("call channel: frame %d ignored (%s)", frame.call_id, kind or "empty")
+            if tunnel is not None:
+                tunnel.close(_CLIENT_HALF_CLOSED)
             if self._calls or self._writing:
                 self._drained = self._loop.create_future()
                 await self._drained
@@ -154,6 +188,9 @@ class CallChannel:
                 entry.stop()
             if calls:
                 _log.debug("call channel ended; %d call(s) in flight cancelled", len(calls))
+            # After the calls: their own requests stop with them; the link's RPCs' requests fail.
+            if tunnel is not None:
+                tunnel.close(_CHANNEL_ENDED)
 
     # -- frames ------------------------------------------------------------------------------
 
@@ -189,10 +226,18 @@ class CallChannel:
         # Only while reading frames: after the client's half-close the channel ends by itself.
         if self._interrupted or self._calls or self._writing or self._drained is not None:
             return
+        tunnel = self._tunnel
+        if tunnel is not None and tunnel.waiting:  # its answer is still to come on this channel
+            return
         task = self._task
         if task is not None and not task.done():
             self._interrupted = True
             task.cancel()
+
+    def _settled(self) -> None:
+        """A host request on this channel stopped waiting."""
+        if self._drain_status is not None:
+            self._end_if_idle()
 
     # -- deadlines ---------------------------------------------------------------------------
 
@@ -224,9 +269,11 @@ class CallChannel:
 
     async def _run(self, call_id: int, frame: worker_pb2.ChannelCall, entry: _InFlight) -> None:
         answer = _CallsResponse(call_id=call_id)
+        tunnel = self._tunnel
         try:
             # Filled in place: the response is built inside the answer, not copied into it.
-            await self._run_call(frame.call, headers_of_frame(frame.headers), answer.response)
+            host = tunnel.access(call_id) if tunnel is not None else None
+            await self._run_call(frame.call, headers_of_frame(frame.headers), answer.response, host)
         except asyncio.CancelledError as exc:
             # Cancel frame, timeout or the channel's end: each took the call off the channel first,
             # and no answer is due. A call still on it raised CancelledError by itself.

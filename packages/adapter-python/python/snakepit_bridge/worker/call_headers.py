@@ -1,7 +1,10 @@
-"""The headers a tool call carries besides its message: correlation id and W3C trace context.
+"""The headers a tool call carries besides its message: correlation id and W3C trace context, and
+on an RPC to a worker run as a service the client's host link.
 
 A unary RPC sends them as gRPC metadata; a call on the call channel sends them in its frame
-(`ChannelCall.headers`). Both become the same `CallHeaders`, so the call runs the same way.
+(`ChannelCall.headers`). Both become the same `CallHeaders`, so the call runs the same way. The
+host link is an RPC's only (`x-snakepit-host-link`, host/link_registry.py): a call on a channel
+has the channel's.
 """
 
 from __future__ import annotations
@@ -13,24 +16,34 @@ from ..observability.tracing import TRACEPARENT_HEADER, TRACESTATE_HEADER
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import grpc
 
-__all__ = ["CallHeaders", "CORRELATION_HEADER", "NO_HEADERS", "headers_of_metadata", "headers_of_frame"]
+__all__ = [
+    "CallHeaders",
+    "CORRELATION_HEADER",
+    "HOST_LINK_HEADER",
+    "NO_HEADERS",
+    "headers_of_metadata",
+    "headers_of_frame",
+]
 
 # Ties one call's log lines together on both sides; host calls made by the call's tool forward it.
 CORRELATION_HEADER = "x-snakepit-correlation-id"
+# Names the client's call channel that the call's host requests travel on (a worker run as a service).
+HOST_LINK_HEADER = "x-snakepit-host-link"
 
 
 class CallHeaders(NamedTuple):
     correlation_id: Optional[str]
     traceparent: Optional[str]
     tracestate: Optional[str]
+    host_link: Optional[str]
 
 
-NO_HEADERS = CallHeaders(None, None, None)
+NO_HEADERS = CallHeaders(None, None, None, None)
 
 
 def headers_of_metadata(context: grpc.aio.ServicerContext) -> CallHeaders:
-    """The RPC's correlation and trace headers, in one pass over its metadata."""
-    correlation_id = traceparent = tracestate = None
+    """The RPC's correlation, trace and host link headers, in one pass over its metadata."""
+    correlation_id = traceparent = tracestate = host_link = None
     for key, value in context.invocation_metadata() or ():
         if key == CORRELATION_HEADER:
             correlation_id = value
@@ -38,9 +51,11 @@ def headers_of_metadata(context: grpc.aio.ServicerContext) -> CallHeaders:
             traceparent = value
         elif key == TRACESTATE_HEADER:
             tracestate = value
-    if correlation_id is None and traceparent is None:
+        elif key == HOST_LINK_HEADER:
+            host_link = value
+    if correlation_id is None and traceparent is None and host_link is None:
         return NO_HEADERS
-    return CallHeaders(correlation_id or None, traceparent or None, tracestate or None)
+    return CallHeaders(correlation_id or None, traceparent or None, tracestate or None, host_link or None)
 
 
 def headers_of_frame(headers: Mapping[str, str]) -> CallHeaders:
@@ -52,4 +67,4 @@ def headers_of_frame(headers: Mapping[str, str]) -> CallHeaders:
     traceparent = get(TRACEPARENT_HEADER)
     if correlation_id is None and traceparent is None:
         return NO_HEADERS
-    return CallHeaders(correlation_id or None, traceparent or None, get(TRACESTATE_HEADER) or None)
+    return CallHeaders(correlation_id or None, traceparent or None, get(TRACESTATE_HEADER) or None, None)

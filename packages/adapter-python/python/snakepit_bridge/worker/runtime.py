@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only: server.py imports this modu
     # checks that grpcio and protobuf are installed, so nothing here may import them at load time.
     from .mode import WorkerMode
     from ..host.access import HostAccess
+    from ..host.link_registry import LinkRegistry
     from ..observability.tracing import Tracing
     from ..tools.dispatch import Dispatcher
     from ..tools.threads import ToolThreads
@@ -108,10 +109,16 @@ class WorkerRuntime:
         return cls(adapter_path, mode, adapter, executor, dispatcher, load_tracing(), info)
 
     def service(
-        self, *, host: Optional["HostAccess"], max_message_bytes: int, admission: Optional["Admission"] = None
+        self,
+        *,
+        host: Optional["HostAccess"],
+        max_message_bytes: int,
+        admission: Optional["Admission"] = None,
+        links: Optional["LinkRegistry"] = None,
     ) -> "WorkerService":
         """The WorkerService for this adapter. `admission` None: the mode's own limit (threaded: N
-        calls, the rest queued without limit; process: none, the pool sends one at a time)."""
+        calls, the rest queued without limit; process: none, the pool sends one at a time).
+        `links`: the clients' host links (a worker run as a service)."""
         from snakepit.bridge.v1 import worker_pb2
 
         from .service import WorkerService
@@ -125,6 +132,7 @@ class WorkerRuntime:
             admission_limit=self.mode.admission_limit,
             admission=admission,
             max_message_bytes=max_message_bytes,
+            links=links,
         )
 
     async def cleanup(self) -> None:

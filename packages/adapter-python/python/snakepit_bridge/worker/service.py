@@ -19,17 +19,24 @@ unary or stream RPC refused for want of a slot (worker/admission.py; on the call
 refusal is an in-band `worker_busy` ToolError), and UNAVAILABLE (same trailer) ending a call
 channel once its calls are done when the worker drains (`drain()`).
 
+A worker run as a service has no host bridge of its own: its calls reach the host through the
+host link of the client that made them (host/link_registry.py). A `Calls` RPC opened with the
+header `x-snakepit-host-link` becomes that link's channel, and its calls' tools send their host
+requests on it; so do the tools of ExecuteTool and ExecuteStreamingTool RPCs carrying the same
+header. A call without a link gets the worker's host access (None in that mode).
+
 This is the per-call path of every tool call, so it avoids work a call does not need: no span
 context unless the call carries `traceparent`, no admission step in process mode, the debug log
-lines (and their timing) only when debug logging is on.
+lines (and their timing) only when debug logging is on, no host access of its own without a link.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from typing import AsyncIterator, Callable, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Optional, Sequence, Set, Tuple, Union
 
 import grpc
 
@@ -50,8 +57,11 @@ from ..type_names import qualified_type_name
 from .adapter_hooks import call_hook
 from .admission import BUSY_DRAINING, Admission, WorkerBusy
 from .auth_interceptor import TokenInterceptor
-from .call_channel import CallChannel
+from .call_channel import CallChannel, OpenTunnel
 from .call_headers import CallHeaders, headers_of_metadata
+
+if TYPE_CHECKING:  # pragma: no cover - typing only: pool-started workers have no host links
+    from ..host.link_registry import LinkRegistry
 
 __all__ = ["WorkerService", "create_server"]
 
@@ -62,11 +72,13 @@ _ExecuteToolResponse = worker_pb2.ExecuteToolResponse
 
 
 def create_server(
-    service: WorkerService, token: str, options: Sequence[Tuple[str, Union[int, str]]] = ()
+    service: WorkerService, tokens: Union[str, TokenInterceptor], options: Sequence[Tuple[str, Union[int, str]]] = ()
 ) -> grpc.aio.Server:
-    """A grpc.aio server (not started, no port yet) serving `service` to callers with `token`."""
+    """A grpc.aio server (not started, no port yet) serving `service` to callers with the token, or
+    with one of the tokens of the interceptor given (a worker run as a service, whose tokens change)."""
+    interceptor = tokens if isinstance(tokens, TokenInterceptor) else TokenInterceptor(tokens)
     # The interceptor caches handlers per method, so it must stay the only interceptor.
-    server = grpc.aio.server(interceptors=[TokenInterceptor(token)], options=list(options))
+    server = grpc.aio.server(interceptors=[interceptor], options=list(options))
     worker_pb2_grpc.add_WorkerServiceServicer_to_server(service, server)
     return server
 
@@ -89,6 +101,8 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
     """Serves one adapter instance. `info` is the WorkerInfo announced at readiness.
 
     `host`: the host bridge handed to tools through their SessionContext (None: no host).
+    `links`: the host links of the worker's clients (a worker run as a service); a call with one
+    reaches the host through it instead of `host`. None: host link headers are ignored.
     `admission_limit`: how many tool calls may run at once (threaded mode), the rest waiting FIFO;
     None: no limit. `admission`: the same with a bounded queue and refusals (service mode; wins
     over `admission_limit`).
@@ -107,8 +121,10 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         admission_limit: Optional[int] = None,
         admission: Optional[Admission] = None,
         max_message_bytes: Optional[int] = None,
+        links: Optional[LinkRegistry] = None,
     ) -> None:
         self._adapter = adapter
+        self._links = links
         self._max_message_bytes = max_message_bytes
         self._dispatcher = dispatcher
         self._info = info
@@ -126,7 +142,15 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
 
     # -- per-call plumbing -------------------------------------------------------------------
 
-    def _begin_call(self, call: common_pb2.ToolCall, headers: CallHeaders) -> SessionContext:
+    def _begin_call(self, call: common_pb2.ToolCall, headers: CallHeaders, host: Optional[HostAccess]) -> SessionContext:
+        """Sets the call's log context and publishes its SessionContext. `host`: the call's own
+        host access (a call on a channel with a host link), else that of its RPC's link, else the
+        worker's."""
+        if host is None:
+            host = self._host
+            links = self._links
+            if links is not None and headers.host_link is not None:
+                host = links.access(headers.host_link)
         if headers.correlation_id:
             correlation_id_var.set(headers.correlation_id)
         trace_id = trace_id_of(headers.traceparent)
@@ -136,7 +160,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
             call.session_id,
             headers.correlation_id,
             call.metadata,
-            host=self._host,
+            host=host,
             traceparent=headers.traceparent,
             tracestate=headers.tracestate,
         )
@@ -175,7 +199,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         self, request: worker_pb2.ExecuteToolRequest, context: grpc.aio.ServicerContext
     ) -> worker_pb2.ExecuteToolResponse:
         try:
-            return await self._run_call(request.call, headers_of_metadata(context), _ExecuteToolResponse(), False)
+            return await self._run_call(request.call, headers_of_metadata(context), _ExecuteToolResponse(), None, False)
         except WorkerBusy as busy:
             await _refuse_busy(context, busy)
             raise  # not reached: abort raises
@@ -186,7 +210,13 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         # Reader/writer API rather than an async generator: each call's task writes its own answer,
         # with no hand-over to a generator (a task switch per answer). `request_iterator` is unused:
         # `context.read()` skips its async-generator layer.
-        channel = CallChannel(self._run_call, context, self._max_message_bytes)
+        open_tunnel: Optional[OpenTunnel] = None
+        links = self._links
+        if links is not None:
+            link = headers_of_metadata(context).host_link
+            if link is not None:
+                open_tunnel = functools.partial(links.open, link)
+        channel = CallChannel(self._run_call, context, self._max_message_bytes, open_tunnel)
         channels = self._channels
         channels.add(channel)
         try:
@@ -201,15 +231,17 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         call: common_pb2.ToolCall,
         headers: CallHeaders,
         response: worker_pb2.ExecuteToolResponse,
+        host: Optional[HostAccess],
         busy_in_band: bool = True,
     ) -> worker_pb2.ExecuteToolResponse:
         """One unary call, from ExecuteTool or the call channel: fills `response` and returns it.
+        `host`: the call's own host access (see `_begin_call`).
 
         A call refused for want of a slot is answered with a `worker_busy` ToolError
         (`busy_in_band`: the call channel, where a status would end every call on it), or raises
         WorkerBusy (ExecuteTool, which ends the RPC with a status).
         """
-        session = self._begin_call(call, headers)
+        session = self._begin_call(call, headers, host)
         admission = self._admission
         if admission is None and headers.traceparent is None:
             # Process mode, untraced call: no slot to take and no span to open.
@@ -278,7 +310,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):  # type: ignore[misc
         # One generator from the tool's messages to gRPC (every layer costs a resumption per message).
         call = request.call
         headers = headers_of_metadata(context)
-        session = self._begin_call(call, headers)
+        session = self._begin_call(call, headers, None)
         release: Callable[[], None] = _no_release
         if self._admission is not None:
             try:
