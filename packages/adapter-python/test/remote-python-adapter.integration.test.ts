@@ -98,6 +98,28 @@ describe('a pool over a remote worker server', () => {
     expect(await pool.execute('ping', {})).toMatchObject({ pong: true });
   });
 
+  it('cancels a remote call on deadline and on abort: the server stops it and serves the next at once', async () => {
+    const pool = remotePool();
+    const before = (await pool.execute('cancelled_count', { name: 'sleep' })) as number;
+    const timedOut = await pool.execute('sleep', { ms: 10_000 }, { timeoutMs: 200 }).catch((error: unknown) => error);
+    expect(SnakepitError.hasCode(timedOut, 'timeout')).toBe(true);
+    const controller = new AbortController();
+    const aborted = pool.execute('sleep', { ms: 10_000 }, { signal: controller.signal }).catch((error: unknown) => error);
+    setTimeout(() => controller.abort(), 100);
+    expect(SnakepitError.hasCode(await aborted, 'aborted')).toBe(true);
+    // A stream stopped early is cancelled on the server too.
+    for await (const chunk of pool.executeStream('stream_ticks', { name: 'remote-ticks', delay_ms: 10 })) {
+      if ((chunk as { tick?: number }).tick === 3) break;
+    }
+    const started = Date.now();
+    expect(await pool.execute('add', { a: 1, b: 2 })).toBe(3);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(await pool.execute('cancelled_count', { name: 'sleep' })).toBe(before + 2);
+    const stream = (await pool.execute('stream_state', { name: 'remote-ticks' })) as { produced: number; closed: boolean };
+    expect(stream.closed).toBe(true);
+    expect(stream.produced).toBeLessThan(20);
+  });
+
   it('serves host tools and session state back over the call channel, for calls on the channel and as their own RPC', async () => {
     const pool = remotePool();
     pool.tools.register('double', (args) => (args.n as number) * 2);
