@@ -86,6 +86,7 @@ export function createHostRequestHandler(dependencies: HostServiceHandlerDepende
       return failureAnswer(new ConnectError(`the host does not serve "${name}" on the call channel`, Code.Unimplemented));
     }
     const { method, impl } = entry;
+    let context: ReturnType<typeof createHandlerContext> | undefined;
     try {
       let input;
       try {
@@ -93,7 +94,7 @@ export function createHostRequestHandler(dependencies: HostServiceHandlerDepende
       } catch (error) {
         throw errors.invalidParameter('payload', `not a ${method.input.typeName} message`, error);
       }
-      const context = createHandlerContext({
+      context = createHandlerContext({
         service: HostService,
         method,
         protocolName: 'snakepit-call-channel',
@@ -107,6 +108,10 @@ export function createHostRequestHandler(dependencies: HostServiceHandlerDepende
       return { payload: toBinary(method.output, create(method.output, output as never)) };
     } catch (error) {
       return failureAnswer(translateFailure(error, method.name, logger));
+    } finally {
+      // As connect's own handlers do once a call is over: stops the deadline timer and unhooks the
+      // context from `signal`, which the call channel shares among all its host requests.
+      context?.abort();
     }
   };
 }

@@ -111,6 +111,8 @@ export class CallRecorder {
     const events = this.events;
     if (events.has('call:refused')) events.emit('call:refused', { ...identity(call), workerId, reason });
     this.logger.debug({ ...identity(call), workerId, reason }, 'call refused by its worker; put back');
+    // No longer running: a close() that drains must not wait for it.
+    this.settledRunning();
   }
 
   /** A running call ended well; `result` is only described when `hasResult` (a stream has chunks, not a result). */

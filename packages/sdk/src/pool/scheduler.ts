@@ -31,7 +31,7 @@ import { rendezvousOwner } from './rendezvous.js';
 export const sessionMemoryLimit = 100_000;
 
 /** A refusing worker's pause: the first, and the longest after repeated refusals (±50 % jitter). */
-const refusalPauseMs = { first: 5, max: 250 };
+const refusalPauseMs = { first: 2, max: 50 };
 
 /** What the worker side does when the scheduler routes to, or learns something about, a worker. */
 export interface WorkerEvents {
@@ -155,6 +155,8 @@ export class Scheduler {
    */
   refused(slot: WorkerSlot, call: PoolCall, reason: unknown): void {
     if (!slot.calls.delete(call)) return;
+    // It never ran there: no request to count toward maxRequestsPerWorker.
+    slot.callsServed -= 1;
     if (reason === 'draining') {
       this.workers!.workerDraining(slot);
       if (slot.state === 'draining' && slot.calls.size === 0) this.workers!.drained(slot);
@@ -162,6 +164,12 @@ export class Scheduler {
       this.pause(slot);
     } else if (slot.state === 'draining' && slot.calls.size === 0) {
       this.workers!.drained(slot);
+    }
+    // Closing (or no worker can start): a call put back is failed like those that wait in a queue.
+    const refusal = this.host.refusal();
+    if (refusal !== undefined) {
+      call.fail(refusal);
+      return;
     }
     const sessionId = call.sessionId;
     if (sessionId !== undefined && call.affinity !== 'hint') {

@@ -93,6 +93,13 @@ export class StreamCall extends PoolCall implements AsyncIterableIterator<Chunk>
       const failure = toSnakepitError(error, 'stream');
       // Settle on a later tick, like every other adapter outcome, so release never re-enters dispatch.
       queueMicrotask(() => {
+        // Refused before it started (as ExecuteCall treats a doExecute that throws): put back.
+        if (this.state === 'running' && this.slot === slot) {
+          this.slot = undefined;
+          this.inner = undefined;
+          if (this.returnAfterRefusal(slot, failure)) return;
+          this.slot = slot;
+        }
         this.fail(failure);
         this.releaseOnce(failure);
       });

@@ -9,8 +9,8 @@
  * cancellable), `cancelled_count(name)`, `crash(code, delay_ms)`, `pid()`.
  */
 import { spawn } from 'node:child_process';
-import type { AdapterV1 } from '../adapter/v1/adapter.js';
 import { createPool, type Pool } from '../pool/pool.js';
+import type { Adapter } from '../pool/options.js';
 import type { WorkerInfo } from '../workers/worker-slot.js';
 import type { Chunk } from '../wire/chunk.js';
 import { failureOf } from './failure-of.js';
@@ -38,7 +38,8 @@ export interface ConformanceTestApi {
 export interface AdapterConformanceOptions {
   /** Names the suite, e.g. "python (process mode)". */
   name: string;
-  createAdapter(): AdapterV1;
+  /** A v1 adapter (the pool keeps one worker), or a v2 adapter that reports exactly one seat. */
+  createAdapter(): Adapter;
   /**
    * Whether each worker is an OS process that reports its pid. Default true: the crash test then
    * also checks that the replacement is a new process. False for an adapter whose workers live in
@@ -79,7 +80,8 @@ export function defineAdapterConformanceSuite(options: AdapterConformanceOptions
 
     beforeAll(async () => {
       // One worker, so a follow-up call lands where the previous one ran.
-      pool = createPool({ adapter: options.createAdapter(), size: 1 });
+      const adapter = options.createAdapter();
+      pool = createPool({ adapter, ...(adapter.specificationVersion === 'v1' ? { size: 1 } : {}) });
       await pool.ready();
     }, 60_000);
 
