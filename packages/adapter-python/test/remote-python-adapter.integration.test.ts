@@ -53,6 +53,8 @@ beforeAll(async () => {
     adapter: overlapAdapter,
     pythonPath: [fixtures],
     host: '127.0.0.1',
+    // No admission queue: calls beyond the worker's capacity are refused, so refusals can be seen.
+    admissionQueue: 0,
     tlsCert: certificates.server.certPath,
     tlsKey: certificates.server.keyPath,
   });

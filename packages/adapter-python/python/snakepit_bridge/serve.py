@@ -42,7 +42,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     configure_logging(settings.log_level, sys.stdout, static_fields={"listen": listen})
     for warning in settings.warnings:
         _log.warning("%s", warning)
-    if settings.workers > 1:
+    if settings.supervised:
         from .service.supervisor import Supervisor
 
         return Supervisor(settings).run()

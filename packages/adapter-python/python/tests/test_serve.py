@@ -30,7 +30,7 @@ from host_link_client import NodeLink
 from snakepit.bridge.v1 import common_pb2, worker_pb2, worker_pb2_grpc
 from snakepit_bridge.error_codes import code_name
 from snakepit_bridge.service.settings import (
-    DEFAULT_ADMISSION_QUEUE,
+    ADMISSION_QUEUE_PER_SLOT,
     DEFAULT_ADMISSION_TIMEOUT_MS,
     DEFAULT_DRAIN_SECONDS,
     SettingsError,
@@ -281,9 +281,9 @@ def test_settings_defaults_and_child_arguments(tmp_path):
     token_file.chmod(0o644)
     settings = parse_settings(["--adapter", SHOWCASE, "--listen", "127.0.0.1:7000", "--workers", "3",
                                "--token-file", str(token_file), "--python-path", str(tmp_path)], environ={})
-    assert settings.tokens == ("s3cret",) and settings.workers == 3 and settings.mode.capacity == 1
+    assert settings.tokens == ("s3cret",) and settings.workers == 3 and settings.supervised and settings.mode.capacity == 1
     assert settings.drain_seconds == DEFAULT_DRAIN_SECONDS == 30
-    assert settings.admission_queue == DEFAULT_ADMISSION_QUEUE == 0
+    assert settings.admission_queue == ADMISSION_QUEUE_PER_SLOT == 4  # 4 places per call slot, capacity 1
     assert settings.admission_timeout_ms == DEFAULT_ADMISSION_TIMEOUT_MS
     assert any("can be read by other users" in warning for warning in settings.warnings)
     child = child_arguments(settings, 7002, 1234)

@@ -27,7 +27,7 @@ export interface WorkerServiceOptions {
   host?: string;
   /** The port of `--listen` (the first of `workers` ports). Default: a free one. */
   port?: number;
-  /** `--workers N`: N servers on consecutive ports under a supervisor. */
+  /** `--workers N`: N servers on consecutive ports under a supervisor (which restarts them), even for 1. */
   workers?: number;
   /** `--mode`; `threads` is `--threads` (threaded mode). */
   mode?: 'process' | 'threaded';
@@ -197,8 +197,8 @@ function serviceEnvironment(extra: Record<string, string> | undefined): NodeJS.P
 export async function startWorkerService(options: WorkerServiceOptions = {}): Promise<WorkerServiceProcess> {
   const host = options.host ?? '127.0.0.1';
   const workers = options.workers ?? 1;
-  // One server may listen on port 0 and report the port it got; a supervisor needs a fixed one.
-  const port = options.port ?? (workers > 1 ? await freePorts(host, workers) : 0);
+  // One server may listen on port 0 and report the port it got; a supervisor (any `workers`) needs a fixed one.
+  const port = options.port ?? (options.workers !== undefined ? await freePorts(host, workers) : 0);
   const token = options.token ?? randomBytes(16).toString('hex');
   const folder = mkdtempSync(path.join(os.tmpdir(), 'snakepit-service-'));
   const tokenFile = path.join(folder, 'token');

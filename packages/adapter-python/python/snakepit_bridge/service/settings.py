@@ -38,7 +38,7 @@ __all__ = [
     "LOG_LEVEL_ENV",
     "EXIT_REFUSED",
     "DEFAULT_DRAIN_SECONDS",
-    "DEFAULT_ADMISSION_QUEUE",
+    "ADMISSION_QUEUE_PER_SLOT",
     "DEFAULT_ADMISSION_TIMEOUT_MS",
     "MAX_WORKERS",
 ]
@@ -48,7 +48,11 @@ TOKEN_ENV = "SNAKEPIT_TOKEN"
 LOG_LEVEL_ENV = "SNAKEPIT_LOG_LEVEL"
 EXIT_REFUSED = 2
 DEFAULT_DRAIN_SECONDS = 30.0
-DEFAULT_ADMISSION_QUEUE = 0
+# Places in the admission queue per call slot, by default: a worker shared by up to five Node
+# processes then queues what they send at once instead of refusing it (each pool sends at most the
+# worker's capacity), which the capacity model and the two-pool measurement in BENCHMARKS.md show
+# is what keeps refusals (and their retries) off the tail latency.
+ADMISSION_QUEUE_PER_SLOT = 4
 DEFAULT_ADMISSION_TIMEOUT_MS = 1000
 MAX_WORKERS = 256
 
@@ -74,6 +78,8 @@ class ServiceSettings:
     port: int
     mode: WorkerMode
     workers: int
+    # True with --workers (even 1): the servers run under the supervisor, which restarts them.
+    supervised: bool
     # Every token a call may present: one from the environment, one per line of the token file.
     tokens: Tuple[str, ...]
     token_file: Optional[str]
@@ -144,8 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--adapter", required=True, help="adapter class as package.module.ClassName")
     parser.add_argument("--listen", required=True, metavar="HOST:PORT", help="address to serve on ([::]:PORT for IPv6)")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="N servers on ports PORT..PORT+N-1 under a supervisor that restarts them (default 1)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="N servers on ports PORT..PORT+N-1 under a supervisor that restarts them "
+                             "(default: one server, unsupervised)")
     parser.add_argument("--mode", choices=("process", "threaded"), default="process",
                         help="process: one call at a time (capacity 1); threaded: --threads calls at once")
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="threaded mode: capacity (default 4)")
@@ -157,9 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"file holding the tokens, one per line, all accepted; re-read on SIGHUP (else ${TOKEN_ENV})")
     parser.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS, metavar="S",
                         help=f"on SIGTERM, how long calls in flight may still run (default {DEFAULT_DRAIN_SECONDS:g})")
-    parser.add_argument("--admission-queue", type=int, default=DEFAULT_ADMISSION_QUEUE, metavar="N",
+    parser.add_argument("--admission-queue", type=int, default=None, metavar="N",
                         help="calls that may wait for a slot when all are taken; beyond: worker_busy "
-                             f"(default {DEFAULT_ADMISSION_QUEUE})")
+                             f"(default {ADMISSION_QUEUE_PER_SLOT} per call slot)")
     parser.add_argument("--admission-timeout-ms", type=int, default=DEFAULT_ADMISSION_TIMEOUT_MS, metavar="MS",
                         help=f"how long a queued call waits before worker_busy (default {DEFAULT_ADMISSION_TIMEOUT_MS})")
     parser.add_argument("--max-message-bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES, metavar="N",
@@ -280,17 +287,21 @@ def parse_settings(argv: Optional[Sequence[str]] = None, environ: Optional[Mappi
         mode = WorkerMode.from_args(args)
     except StartupError as exc:
         raise SettingsError(str(exc)) from None
-    if not 1 <= args.workers <= MAX_WORKERS:
-        raise SettingsError(f"--workers must be between 1 and {MAX_WORKERS}, got {args.workers}")
-    if args.workers > 1:
+    supervised = args.workers is not None
+    workers = 1 if args.workers is None else args.workers
+    if not 1 <= workers <= MAX_WORKERS:
+        raise SettingsError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
+    if supervised:
         if port == 0:
+            # A restarted server must come back where its clients look for it.
             raise SettingsError("--workers N needs a fixed port: the servers listen on PORT, PORT+1, ... PORT+N-1")
-        if port + args.workers - 1 > 65535:
-            raise SettingsError(f"--workers {args.workers} from port {port} goes past port 65535")
+        if port + workers - 1 > 65535:
+            raise SettingsError(f"--workers {workers} from port {port} goes past port 65535")
     if args.drain_seconds < 0:
         raise SettingsError(f"--drain-seconds must be 0 or more, got {args.drain_seconds:g}")
-    if args.admission_queue < 0:
-        raise SettingsError(f"--admission-queue must be 0 or more, got {args.admission_queue}")
+    admission_queue = ADMISSION_QUEUE_PER_SLOT * mode.capacity if args.admission_queue is None else args.admission_queue
+    if admission_queue < 0:
+        raise SettingsError(f"--admission-queue must be 0 or more, got {admission_queue}")
     if args.admission_timeout_ms < 1:
         raise SettingsError(f"--admission-timeout-ms must be at least 1, got {args.admission_timeout_ms}")
     if args.max_message_bytes < 1:
@@ -308,12 +319,13 @@ def parse_settings(argv: Optional[Sequence[str]] = None, environ: Optional[Mappi
         host=host,
         port=port,
         mode=mode,
-        workers=args.workers,
+        workers=workers,
+        supervised=supervised,
         tokens=tokens,
         token_file=os.path.abspath(args.token_file) if args.token_file is not None else None,
         tls=tls,
         drain_seconds=float(args.drain_seconds),
-        admission_queue=args.admission_queue,
+        admission_queue=admission_queue,
         admission_timeout_ms=args.admission_timeout_ms,
         max_message_bytes=args.max_message_bytes,
         log_level=args.log_level or environ.get(LOG_LEVEL_ENV) or "info",
