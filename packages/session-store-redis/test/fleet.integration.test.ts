@@ -8,6 +8,8 @@
  * process calls — the sessions spread over the servers. Nothing runs Python in the Node processes.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTlsFixture, type TlsFixture } from '../../adapter-python/test/support/tls-certificates.js';
 import { startWorkerService, type WorkerServiceProcess } from '../../adapter-python/test/support/worker-service.js';
@@ -15,6 +17,9 @@ import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { startReplica, type Outcome, type Replica } from './support/replica.js';
 
 const showcase = 'snakepit_bridge.adapters.showcase.ShowcaseAdapter';
+/** The showcase plus `overlap`, which notices calls running at once (adapter-python's Python test fixtures). */
+const overlapAdapter = 'overlap_adapter.OverlapAdapter';
+const pythonFixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'adapter-python', 'python', 'tests', 'fixtures');
 const token = 'fleet-token-5f0c2a9e41d7b3681e0a';
 const app = 'fleet';
 
@@ -203,5 +208,27 @@ describe('two Node processes over three worker servers, sessions in one Redis', 
     for (const outcomes of rounds) {
       expect(outcomes.map((outcome) => (outcome.ok ? outcome.value : outcome.error))).toEqual(placement);
     }
+  });
+
+  it('never run two calls at once on one process-mode worker they share', async () => {
+    const shared = await startWorkerService({
+      adapter: overlapAdapter,
+      pythonPath: [pythonFixtures],
+      host: '127.0.0.1',
+      token,
+      tlsCert: certificates!.server.certPath,
+      tlsKey: certificates!.server.keyPath,
+    });
+    services.push(shared);
+    const remote = { endpoints: [shared.endpoint], ca: certificates!.ca.cert, token };
+    await Promise.all(replicas.map((replica) => replica.value('open', { app: 'shared', remote, readyTimeoutMs: 20_000 }, 30_000)));
+    // Each process sends a burst; each pool keeps its own one call in flight, the worker queues the other's.
+    const peaks = await Promise.all(
+      both().flatMap(([, replica]) =>
+        Array.from({ length: 12 }, () => replica.value<number>('execute', { app: 'shared', tool: 'overlap', args: { ms: 10 } }, 30_000)),
+      ),
+    );
+    expect(Math.max(...peaks)).toBe(1);
+    expect(await a.value('execute', { app: 'shared', tool: 'overlap_stats', args: {} })).toEqual([1, 24]);
   });
 });
