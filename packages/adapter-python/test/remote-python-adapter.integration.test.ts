@@ -144,11 +144,38 @@ describe('a pool over a remote worker server', () => {
     const wrongToken = await startupError({ token: 'not-the-token' });
     expect(wrongToken.message).toMatch(/refused the token/);
     const plaintext = await startupError({ tls: undefined, plaintext: true });
-    expect(plaintext.message).toMatch(new RegExp(service.endpoint.replace(/\./g, '\\.')));
+    expect(plaintext.message).toMatch(/it probably serves TLS/);
     const refused = await startupError({ endpoints: ['127.0.0.1:1'] });
     expect(refused.message).toMatch(/refused the connection/);
     // The server still serves a correct client after all of that.
     expect(await remotePool().execute('add', { a: 1, b: 1 })).toBe(2);
+  });
+});
+
+describe('a server that requires client certificates (mTLS)', () => {
+  it('serves a pool presenting one its CA signed, and refuses none or another, naming the cause', async () => {
+    const mtls = await startWorkerService({
+      adapter: overlapAdapter,
+      pythonPath: [fixtures],
+      host: '127.0.0.1',
+      tlsCert: certificates.server.certPath,
+      tlsKey: certificates.server.keyPath,
+      tlsClientCa: certificates.ca.certPath,
+    });
+    try {
+      const options = { endpoints: [mtls.endpoint], token: mtls.token };
+      const missing = await startupError({ ...options, tls: { ca: certificates.ca.cert } });
+      expect(missing.message).toMatch(/requires a client certificate/);
+      const stranger = await startupError({
+        ...options,
+        tls: { ca: certificates.ca.cert, cert: certificates.strangerClient.cert, key: certificates.strangerClient.key },
+      });
+      expect(stranger.message).toMatch(/client certificate|not signed|handshake/);
+      const pool = remotePool({ ...options, tls: { ca: certificates.ca.cert, cert: certificates.client.cert, key: certificates.client.key } });
+      expect(await pool.execute('add', { a: 20, b: 22 })).toBe(42);
+    } finally {
+      await mtls.stop();
+    }
   });
 });
 

@@ -8,9 +8,9 @@
  * Host tools and session state reach these workers on their call channels: nothing listens on Node.
  */
 import type { AdapterV2, AdapterWorkerV1, RemoteTlsOptions, SeatStartContext, SeatWatchContext } from '@snakepit/sdk/adapter';
-import { connectGrpcWorker, resolveMessageLimits } from '@snakepit/sdk/adapter';
+import { connectGrpcWorker, errors, parseEndpoint, resolveMessageLimits } from '@snakepit/sdk/adapter';
 import { resolveDnsDiscovery, watchDnsEndpoints, type DnsDiscoveryOptions } from './endpoint-discovery.js';
-import { validateRemoteOptions } from './remote-options.js';
+import { isLoopback, validateRemoteOptions } from './remote-options.js';
 
 export interface RemotePythonAdapterOptions {
   /** The worker servers, "host:port" ("[v6]:port"). One of `endpoints` and `discover` is required. */
@@ -63,6 +63,15 @@ export function remotePythonAdapter(options: RemotePythonAdapterOptions): Adapte
     },
 
     doStartWorker(context: SeatStartContext): Promise<AdapterWorkerV1> {
+      // Listed endpoints were checked up front; discovered ones are checked as they come.
+      const host = parseEndpoint(context.seat)?.host;
+      if (settings.tls === 'plaintext' && (host === undefined || !isLoopback(host))) {
+        return Promise.reject(
+          errors.startupFailed(`worker ${context.workerId}: endpoint ${context.seat} is not on loopback, and plaintext is for loopback servers only`, {
+            details: { workerId: context.workerId, endpoint: context.seat },
+          }),
+        );
+      }
       return connectGrpcWorker({
         workerId: context.workerId,
         endpoint: context.seat,

@@ -90,7 +90,7 @@ function requestBytes(request: CallRequest): number {
   return bytes;
 }
 
-/** The `reason` of a refusal's details trailer (`full`, `draining`...). */
+/** The `reason` of a refusal's details trailer (`capacity`, `queue_timeout`, `draining`). */
 function busyReason(error: ConnectError): string {
   const details = error.metadata.get(errorDetailsTrailer);
   try {

@@ -93,12 +93,19 @@ function describeConnectFailure(endpoint: string, serverName: string, error: unk
 }
 
 /** The handshake Ping's failure, in words that name its cause. */
-function describeHandshakeFailure(endpoint: string, timeoutMs: number, error: unknown): string {
+function describeHandshakeFailure(endpoint: string, timeoutMs: number, error: unknown, tls: boolean): string {
   const connectError = ConnectError.from(error);
   if (connectError.code === Code.Unauthenticated) return `endpoint ${endpoint} refused the token (${connectError.rawMessage})`;
   if (connectError.code === Code.DeadlineExceeded) return `endpoint ${endpoint} did not answer the handshake within ${timeoutMs} ms`;
   const cause = connectError.cause instanceof Error ? `: ${connectError.cause.message}` : '';
-  return `handshake with ${endpoint} failed: ${Code[connectError.code]}: ${connectError.rawMessage}${cause}`;
+  // A server that drops the connection before any answer has refused how we connected.
+  const hint =
+    connectError.code !== Code.Unavailable
+      ? ''
+      : tls
+        ? '; the server closed the connection after the TLS handshake: it probably requires a client certificate (tls.cert, tls.key) signed by its --tls-client-ca, and got none or another'
+        : '; the server closed the connection: it probably serves TLS (give tls instead of plaintext)';
+  return `handshake with ${endpoint} failed: ${Code[connectError.code]}: ${connectError.rawMessage}${cause}${hint}`;
 }
 
 function withinMs<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal, onTimeout: () => Error): Promise<T> {
@@ -199,7 +206,7 @@ export async function connectGrpcWorker(settings: RemoteGrpcWorkerSettings): Pro
     );
     info = response.info;
   } catch (error) {
-    throw fail(describeHandshakeFailure(endpoint, settings.handshakeTimeoutMs, error), error);
+    throw fail(describeHandshakeFailure(endpoint, settings.handshakeTimeoutMs, error, tls !== undefined), error);
   }
   const reported = info === undefined ? {} : (toJson(WorkerInfoSchema, info, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Record<string, unknown>);
   const capacity = Number(reported.capacity ?? 0);
