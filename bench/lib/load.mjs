@@ -19,6 +19,7 @@ export async function runLoad({ call, inFlight = 1, durationMs, minimumCalls = 1
   const elapsedMs = performance.now() - startedAt;
   const { nodeCpuMs, pythonCpuMs } = stopCpuMeter();
   return {
+    calls: latencies.length,
     callsPerSecond: (latencies.length / elapsedMs) * 1000,
     ...latencySummary(latencies),
     nodeCpuMsPerCall: nodeCpuMs / latencies.length,

@@ -10,6 +10,7 @@ export const metrics = {
   nodeCpuMsPerCall: { label: 'Node CPU ms/call', higherIsBetter: false },
   pythonCpuMsPerCall: { label: 'Python CPU ms/call', higherIsBetter: false },
   pythonCores: { label: 'Python cores', higherIsBetter: true },
+  refusalsPerCall: { label: 'refused & put back per call', higherIsBetter: false },
   chunksPerSecond: { label: 'chunks/s', higherIsBetter: true },
   nodeCpuMicrosecondsPerChunk: { label: 'Node CPU µs/chunk', higherIsBetter: false },
   pythonCpuMicrosecondsPerChunk: { label: 'Python CPU µs/chunk', higherIsBetter: false },

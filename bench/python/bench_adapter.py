@@ -16,6 +16,11 @@ class BenchAdapter(ThreadSafeAdapter):
     def echo(self, **arguments: Any) -> Dict[str, Any]:
         return arguments
 
+    @tool(description="Waits `ms` on the event loop (asyncio.sleep): I/O-bound work, no GIL held.", thread_safe=True)
+    async def wait(self, ms: float) -> float:
+        await asyncio.sleep(ms / 1000)
+        return ms
+
     @tool(description="Pure-Python work: a loop of `iterations` steps.", thread_safe=True)
     def spin(self, iterations: int) -> int:
         return bench_work.spin(iterations)

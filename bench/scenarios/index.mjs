@@ -2,6 +2,7 @@
 import binaryRoundTrip from './binary-round-trip.mjs';
 import pythonWork from './python-work.mjs';
 import sessionState from './session-state.mjs';
+import sharedWorker from './shared-worker.mjs';
 import slowConsumer from './slow-consumer.mjs';
 import startToReady from './start-to-ready.mjs';
 import streamLatency from './stream-latency.mjs';
@@ -19,6 +20,7 @@ export const scenarios = [
   binaryRoundTrip,
   startToReady,
   sessionState,
+  sharedWorker,
 ];
 
 export function scenarioById(id) {

@@ -9,7 +9,7 @@ import { peers, withPeer } from '../peers/index.mjs';
 export default {
   id: 'stream-latency',
   title: 'slow stream, a chunk every 150 ms',
-  peers: [peers.pool(1), peers.pythonShell],
+  peers: [peers.pool(1), peers.remotePool(1, 'tls'), peers.pythonShell],
   headline: ['deliveryP50Ms', 'deliveryMaxMs'],
   details: [],
   settings: {

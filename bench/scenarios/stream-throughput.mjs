@@ -15,7 +15,7 @@ async function readStream(peer, opened, count) {
 export default {
   id: 'stream-throughput',
   title: 'stream of tiny chunks',
-  peers: [peers.pool(1), peers.pythonShell, peers.http2, peers.connect],
+  peers: [peers.pool(1), peers.remotePool(1, 'tls'), peers.remotePool(1, 'plaintext'), peers.pythonShell, peers.http2, peers.connect],
   headline: ['chunksPerSecond'],
   details: ['nodeCpuMicrosecondsPerChunk', 'pythonCpuMicrosecondsPerChunk'],
   settings: {

@@ -10,6 +10,8 @@ export default {
     peers.pool(1),
     peers.pool(2),
     peers.poolWithoutChannel(2),
+    peers.remotePool(2, 'tls'),
+    peers.remotePool(2, 'plaintext'),
     peers.pool(4),
     peers.threadedPool(4),
     peers.pythonShell,

@@ -6,7 +6,16 @@ import { peers, withPeer } from '../peers/index.mjs';
 export default {
   id: 'tiny-sequential',
   title: 'tiny call, sequential',
-  peers: [peers.pool(1), peers.poolWithoutChannel(1), peers.pythonShell, peers.http2, peers.http2Bidi, peers.connect],
+  peers: [
+    peers.pool(1),
+    peers.poolWithoutChannel(1),
+    peers.remotePool(1, 'tls'),
+    peers.remotePool(1, 'plaintext'),
+    peers.pythonShell,
+    peers.http2,
+    peers.http2Bidi,
+    peers.connect,
+  ],
   headline: ['callsPerSecond', 'p50Ms'],
   details: ['p99Ms', 'nodeCpuMsPerCall', 'pythonCpuMsPerCall'],
   settings: {
