@@ -10,6 +10,7 @@
  * once and queue (`admissionQueue`, their `--admission-queue`) or refuse them.
  */
 import { createPool } from '@snakepit/sdk';
+import { allWorkersReady } from '../lib/all-ready.mjs';
 import { remotePythonAdapter } from '@snakepit/adapter-python';
 import { makeCertificates } from '../lib/tls.mjs';
 import { startWorkerServers } from '../lib/worker-servers.mjs';
@@ -31,13 +32,7 @@ export async function openRemoteSnakepit({ size = 1, remote, sharedBy = 1, admis
     for (let index = 0; index < sharedBy; index++) {
       const pool = createPool({ adapter: remotePythonAdapter({ endpoints: servers.endpoints, token: servers.token, ...security }), maxQueue: 10_000 });
       pools.push(pool);
-      const allReady = new Promise((resolve) => {
-        let ready = 0;
-        pool.on('worker:ready', () => {
-          if (++ready === size) resolve();
-        });
-      });
-      await Promise.race([allReady, pool.ready().then(() => allReady)]);
+      await allWorkersReady(pool, size);
     }
     const readyMs = performance.now() - startedAt;
     const pids = [...servers.pids];

@@ -5,6 +5,7 @@
  * 'redis'` the sessions live in a redis-server started for the measurement (lib/redis.mjs).
  */
 import { createPool } from '@snakepit/sdk';
+import { allWorkersReady } from '../lib/all-ready.mjs';
 import { pythonAdapter } from '@snakepit/adapter-python';
 import { threadedPythonAdapter } from '@snakepit/adapter-python-threaded';
 import { benchPythonDirectory, pythonCommand, repositoryRoot } from '../lib/python.mjs';
@@ -35,13 +36,7 @@ export async function openSnakepit({ size = 1, threadsPerWorker, channel = true,
   const redis = sessionStore === 'redis' ? await openRedisStore() : undefined;
   const startedAt = performance.now();
   const pool = createPool({ adapter, size, maxQueue: 10_000, ...(redis ? { sessionStore: redis.store } : {}) });
-  const allReady = new Promise((resolve) => {
-    let ready = 0;
-    pool.on('worker:ready', () => {
-      if (++ready === size) resolve();
-    });
-  });
-  await Promise.race([allReady, pool.ready().then(() => allReady)]);
+  await allWorkersReady(pool, size);
   const readyMs = performance.now() - startedAt;
   return {
     pool,
