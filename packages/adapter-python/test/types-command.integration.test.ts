@@ -14,6 +14,8 @@ import { createPool, SnakepitError } from '@snakepit/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolSchemas, type Progress, type Tools } from './fixtures/showcase-tools.js';
 import { showcase, showcaseAdapter, testPython } from './python-under-test.js';
+import { makeTlsFixture } from './support/tls-certificates.js';
+import { startWorkerService } from './support/worker-service.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(packageRoot, 'dist', 'cli.js');
@@ -117,6 +119,44 @@ describe('snakepit types', () => {
     const badAdapter = await types(['--adapter', 'Showcase', '--out', 'x.ts']);
     expect(badAdapter.code).toBe(2);
     expect(badAdapter.stderr).toContain('--adapter must be "package.module.ClassName"');
+  });
+});
+
+describe('snakepit types --endpoint (a running worker server)', () => {
+  it('writes the same module from a server over TLS as from the adapter, and names what is wrong', async () => {
+    const certificates = await makeTlsFixture();
+    const service = await startWorkerService({ adapter: showcase, tlsCert: certificates.server.certPath, tlsKey: certificates.server.keyPath });
+    try {
+      const folder = temporaryFolder();
+      const tokenFile = path.join(folder, 'token');
+      fs.writeFileSync(tokenFile, `${service.token}\n`, { mode: 0o600 });
+      const out = path.join(folder, 'tools.ts');
+      const args = ['--endpoint', service.endpoint, '--ca', certificates.ca.certPath, '--token-file', tokenFile, '--out', out];
+      const written = await types(args);
+      expect(written.stderr).toBe('');
+      expect(written.code).toBe(0);
+      const text = fs.readFileSync(out, 'utf8');
+      // The same tools, the same adapter (the server reports its class): the same module after the header.
+      expect(body(text)).toBe(body(fs.readFileSync(path.join(packageRoot, fixture), 'utf8')));
+      expect(text).toContain(`npx snakepit types --endpoint ${service.endpoint} --ca`);
+      expect(text).not.toContain(service.token);
+      expect((await types([...args, '--check'])).code).toBe(0);
+
+      const wrongCa = await types(['--endpoint', service.endpoint, '--ca', certificates.otherCa.certPath, '--token-file', tokenFile, '--out', out]);
+      expect(wrongCa.code).toBe(1);
+      expect(wrongCa.stderr).toMatch(/not signed by the configured CA/);
+      const noToken = await types(['--endpoint', service.endpoint, '--ca', certificates.ca.certPath, '--out', out], {
+        env: { ...process.env, SNAKEPIT_TOKEN: '' },
+      });
+      expect(noToken.code).toBe(2);
+      expect(noToken.stderr).toMatch(/needs the server's token/);
+      const mixed = await types([...args, '--adapter', showcase]);
+      expect(mixed.code).toBe(2);
+      expect(mixed.stderr).toMatch(/leave out --adapter/);
+    } finally {
+      await service.stop();
+      await certificates.cleanup();
+    }
   });
 });
 

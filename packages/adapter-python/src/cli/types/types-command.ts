@@ -1,8 +1,10 @@
 /**
- * `snakepit types`: starts one worker of the adapter, reads its tools' schemas (`DescribeTools`)
- * and writes the TypeScript module for `createPool<Tools>()` (see tool-types/tools-module.ts).
- * With `--check` it writes nothing and exits 1 when the file differs from what it would write,
- * for CI. A worker that does not start gets the doctor's diagnosis and fixes.
+ * `snakepit types`: starts one worker of the adapter (or, with `--endpoint`, connects to a running
+ * worker server, for a fleet whose Python lives on other hosts), reads its tools' schemas
+ * (`DescribeTools`) and writes the TypeScript module for `createPool<Tools>()` (see
+ * tool-types/tools-module.ts). With `--check` it writes nothing and exits 1 when the file differs
+ * from what it would write, for CI. A worker that does not start gets the doctor's diagnosis and
+ * fixes; a server that cannot be reached, the reason.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,7 +16,8 @@ import { formatLine } from '../doctor/report.js';
 import { checkSetup } from '../doctor/setup-checks.js';
 import { workerFailureLine } from '../doctor/worker-check.js';
 import { paint, type CliIo } from '../output.js';
-import { describeAdapter } from './describe-adapter.js';
+import { describeAdapter, describeRemoteWorker, type DescribeOutcome } from './describe-adapter.js';
+import { remoteSource, remoteTypesOptions } from './remote-source.js';
 
 const defaultStartupTimeoutMs = 30_000;
 const adapterPattern = /^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/;
@@ -30,6 +33,8 @@ interface CommandLine {
   pythonPath: string[];
   python: string | undefined;
   out: string;
+  /** With `--endpoint`: the options naming the server, in place of `--adapter` and `--python-path`. */
+  remote?: string[];
 }
 
 /**
@@ -37,7 +42,9 @@ interface CommandLine {
  * from machine to machine and does not change the output.
  */
 function generatingCommand(line: CommandLine, cwd: string, extra: string[] = []): string {
-  const words = ['npx', 'snakepit', 'types', '--adapter', line.adapter];
+  const words = ['npx', 'snakepit', 'types'];
+  if (line.remote !== undefined) words.push(...line.remote);
+  else words.push('--adapter', line.adapter);
   for (const folder of line.pythonPath) words.push('--python-path', shownPath(cwd, folder));
   words.push(...extra, '--out', shownPath(cwd, line.out));
   return words.map(shellQuote).join(' ');
@@ -101,24 +108,43 @@ export const typesCommand = defineCommand({
     out: { kind: 'string', value: 'FILE', description: 'the module to write, e.g. src/tools.ts (required)' },
     check: { kind: 'boolean', description: 'write nothing; exit 1 when FILE is missing or differs from what would be written (for CI)' },
     'startup-timeout-ms': { kind: 'string', value: 'MS', description: `how long the worker may take to start; default ${defaultStartupTimeoutMs}` },
+    ...remoteTypesOptions,
   },
   async run(options, io) {
     const fail = (message: string) => {
       io.err(`snakepit types: ${message}\n\nRun \`snakepit types --help\` for the options.\n`);
       return 2;
     };
-    if (options.adapter === undefined) return fail('--adapter package.module.ClassName is required');
-    if (!adapterPattern.test(options.adapter)) return fail(`--adapter must be "package.module.ClassName", got "${options.adapter}"`);
     if (options.out === undefined) return fail('--out FILE is required (e.g. --out src/tools.ts)');
     const startupTimeoutMs = Number(options['startup-timeout-ms'] ?? defaultStartupTimeoutMs);
     if (!Number.isInteger(startupTimeoutMs) || startupTimeoutMs < 1) return fail('--startup-timeout-ms needs a whole number of milliseconds');
-
     const cwd = io.cwd;
-    const line: CommandLine = { adapter: options.adapter, pythonPath: options['python-path'] ?? [], python: options.python, out: options.out };
-    const outcome = await describeAdapter({ adapter: line.adapter, python: line.python, pythonPath: line.pythonPath, cwd, startupTimeoutMs });
-    if (!outcome.ok) {
-      await explainFailure(line, cwd, outcome.error, outcome.stage, io);
-      return 1;
+
+    let line: CommandLine;
+    let outcome: DescribeOutcome;
+    if (options.endpoint !== undefined) {
+      if (options.adapter !== undefined || options['python-path'] !== undefined || options.python !== undefined) {
+        return fail('--endpoint reads the tools of a running worker server: leave out --adapter, --python-path and --python');
+      }
+      const source = await remoteSource(options, cwd, io.env, startupTimeoutMs);
+      if ('problem' in source) return fail(source.problem);
+      outcome = await describeRemoteWorker(source.input);
+      if (!outcome.ok) {
+        const reason = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+        io.err(`${paint(io, 'bold', 'snakepit types')}: could not read the tools of the worker server at ${options.endpoint}: ${reason}\n`);
+        return 1;
+      }
+      const adapter = typeof outcome.info.adapter === 'string' && outcome.info.adapter !== '' ? outcome.info.adapter : options.endpoint;
+      line = { adapter, pythonPath: [], python: undefined, out: options.out, remote: source.words };
+    } else {
+      if (options.adapter === undefined) return fail('--adapter package.module.ClassName (or --endpoint HOST:PORT) is required');
+      if (!adapterPattern.test(options.adapter)) return fail(`--adapter must be "package.module.ClassName", got "${options.adapter}"`);
+      line = { adapter: options.adapter, pythonPath: options['python-path'] ?? [], python: options.python, out: options.out };
+      outcome = await describeAdapter({ adapter: line.adapter, python: line.python, pythonPath: line.pythonPath, cwd, startupTimeoutMs });
+      if (!outcome.ok) {
+        await explainFailure(line, cwd, outcome.error, outcome.stage, io);
+        return 1;
+      }
     }
 
     const text = toolsModule(outcome.tools, { command: generatingCommand(line, cwd), adapter: line.adapter });
