@@ -81,7 +81,7 @@ async def tunnel_of(service: Any, link: NodeLink) -> HostTunnel:
     """The tunnel of the link's latest channel, once the worker has opened it."""
     tunnels = service._links._tunnels
     assert await wait_until(lambda: link.link_id in tunnels), "the link's channel did not open"
-    return tunnels[link.link_id]
+    return tunnels[link.link_id][-1]
 
 
 def test_session_state_travels_on_the_channel_for_channel_calls_rpcs_and_streams():
@@ -355,7 +355,7 @@ def test_each_client_gets_the_host_requests_of_its_own_calls_only():
                 replaced = await tunnel_of(service, first)
                 replacement = NodeLink(stub, host, first.link_id)
                 try:
-                    assert await wait_until(lambda: service._links._tunnels[first.link_id] is not replaced)
+                    assert await wait_until(lambda: service._links._tunnels[first.link_id][-1] is not replaced)
                     await execute(stub, make_call("call_host", name="whoami"), metadata=correlated(first, "rpc"))
                     await first.call(50, make_call("call_host", name="whoami"), headers={CORRELATION_HEADER: "old"})
                     await first.answer(50)
@@ -363,6 +363,10 @@ def test_each_client_gets_the_host_requests_of_its_own_calls_only():
                     assert first.host_requests[-1].host_request.headers[CORRELATION_HEADER] == "old"
                 finally:
                     await replacement.close()
+                # The newest channel ended first: the link's RPCs go back to the one still open.
+                assert await wait_until(lambda: service._links._tunnels[first.link_id] == [replaced])
+                await execute(stub, make_call("call_host", name="whoami"), metadata=correlated(first, "back"))
+                assert first.host_requests[-1].host_request.headers[CORRELATION_HEADER] == "back"
             finally:
                 await first.close()
                 await second.close()

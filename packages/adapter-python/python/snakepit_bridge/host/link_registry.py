@@ -2,8 +2,9 @@
 
 A client that wants host requests opens its `Calls` stream with the header
 `x-snakepit-host-link: <id>` and sends the same header on its ExecuteTool and ExecuteStreamingTool
-RPCs. The registry maps each link id to the HostTunnel (tunnel.py) of the latest channel opened
-with it; an earlier channel of the same link keeps carrying its own calls' requests until it ends.
+RPCs. The registry maps each link id to the HostTunnels (tunnel.py) of its open channels, the latest
+opened first in line; an earlier channel of the same link keeps carrying its own calls' requests
+until it ends, and takes the RPCs' requests again if the latest one ends first.
 
 - A call that came on a channel sends its host requests on that channel (`HostTunnel.access`).
 - A call that came as its own RPC with the header (`access`) looks its link up at each host
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import grpc
 
@@ -42,7 +43,7 @@ NO_LINK_CHANNEL = (
 
 
 class LinkRegistry:
-    """Link id -> the tunnel of its latest call channel. Create on the event loop; use there.
+    """Link id -> the tunnels of its open call channels (the latest last). Create on the event loop; use there.
 
     `max_message_bytes`: the server's send limit, which host requests are checked against.
     """
@@ -52,7 +53,7 @@ class LinkRegistry:
         self._tracing = tracing
         self._max_message_bytes = max_message_bytes
         self._channel_wait_seconds = channel_wait_seconds
-        self._tunnels: Dict[str, HostTunnel] = {}
+        self._tunnels: Dict[str, List[HostTunnel]] = {}
         # Set (and replaced) whenever a channel opens: wakes the requests waiting for one.
         self._opened = asyncio.Event()
 
@@ -65,7 +66,7 @@ class LinkRegistry:
             on_settled=on_settled,
             on_close=functools.partial(self._release, link_id),
         )
-        self._tunnels[link_id] = tunnel
+        self._tunnels.setdefault(link_id, []).append(tunnel)
         opened, self._opened = self._opened, asyncio.Event()
         opened.set()
         return tunnel
@@ -74,10 +75,14 @@ class LinkRegistry:
         """The host access of a call that came as its own RPC with `link_id`."""
         return self._bind(functools.partial(self._request, link_id))
 
+    def _latest(self, link_id: str) -> Optional[HostTunnel]:
+        tunnels = self._tunnels.get(link_id)
+        return tunnels[-1] if tunnels else None
+
     async def _request(
         self, link_id: str, method: str, request: Any, headers: Sequence[Tuple[str, str]], timeout: Optional[float]
     ) -> Any:
-        tunnel = self._tunnels.get(link_id)
+        tunnel = self._latest(link_id)
         if tunnel is None:
             tunnel = await self._wait_for_channel(link_id)
         return await tunnel.request(0, method, request, headers, timeout)
@@ -93,13 +98,16 @@ class LinkRegistry:
                 await asyncio.wait_for(self._opened.wait(), remaining)
             except asyncio.TimeoutError:
                 pass
-            tunnel = self._tunnels.get(link_id)
+            tunnel = self._latest(link_id)
             if tunnel is not None:
                 return tunnel
 
     def _release(self, link_id: str, tunnel: HostTunnel) -> None:
-        # A newer channel of the link may have taken its place already.
-        if self._tunnels.get(link_id) is tunnel:
+        tunnels = self._tunnels.get(link_id)
+        if tunnels is None or tunnel not in tunnels:
+            return
+        tunnels.remove(tunnel)
+        if not tunnels:
             del self._tunnels[link_id]
 
     def _bind(self, caller: HostCaller) -> HostAccess:
