@@ -533,6 +533,9 @@ def test_sigterm_drains_in_flight_calls_and_refuses_new_ones():
                 server.proc.send_signal(signal.SIGTERM)
                 draining = await asyncio.get_running_loop().run_in_executor(None, server.event, "draining")
                 assert draining["in_flight"] == 2
+                # A second SIGTERM (systemd signals every process of a unit) does not cut the drain.
+                server.proc.send_signal(signal.SIGTERM)
+                await asyncio.get_running_loop().run_in_executor(None, server.event, "already_draining")
                 # Refused: a new call on the open channel (in band, never run), new RPCs, new connections.
                 await calls.call(2, make_call("counter", name="drain"))
                 assert_busy_answer(await calls.answer(2), "draining")
@@ -556,7 +559,28 @@ def test_sigterm_drains_in_flight_calls_and_refuses_new_ones():
         run(exercise(), timeout=20)
         assert server.proc.wait(10) == 0
         stopped = server.event("stopped")
-        assert stopped["drain_elapsed_ms"] < 5000
+        assert stopped["drain_elapsed_ms"] < 5000 and stopped["drain_cut"] is False
+
+
+def test_sigint_during_the_drain_ends_it_at_once():
+    with service("--listen", "127.0.0.1:0", "--drain-seconds", "30", "--log-level", "debug") as server:
+
+        async def exercise() -> None:
+            async with plain(server.port) as channel:
+                stub = stub_of(channel)
+                long_call = asyncio.ensure_future(execute(stub, make_call("sleep", ms=20_000), timeout=25))
+                await asyncio.get_running_loop().run_in_executor(None, server.calls_started, "sleep", 1)
+                server.proc.send_signal(signal.SIGTERM)
+                await asyncio.get_running_loop().run_in_executor(None, server.event, "draining")
+                server.proc.send_signal(signal.SIGINT)
+                with pytest.raises(grpc.aio.AioRpcError):
+                    await long_call
+
+        run(exercise(), timeout=20)
+        assert server.proc.wait(10) == 0
+        assert server.event("drain_cut")
+        stopped = server.event("stopped")
+        assert stopped["drain_cut"] is True and stopped["drain_elapsed_ms"] < 10_000
 
 
 def test_capacity_is_enforced_across_clients_busy_calls_never_run():

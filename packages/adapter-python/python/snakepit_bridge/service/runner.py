@@ -19,7 +19,8 @@ What differs from a worker a pool starts (server.py), and why:
   calls waiting for a slot and calls arriving on open call channels are refused `worker_busy`
   (`reason: draining`), calls in flight get `--drain-seconds`; each call channel ends with
   UNAVAILABLE once its calls have answered. Then the adapter's cleanup() runs and the process
-  exits 0. A second signal ends the drain at once (calls still running are cancelled);
+  exits 0. A SIGINT during the drain ends it at once (calls still running are cancelled); a
+  repeated SIGTERM does not (systemd's default KillMode signals every process of the unit);
 - log lines are JSON on stdout; the line `"event": "listening"` says the server is up (with the
   port it got, for `--listen HOST:0`).
 """
@@ -36,7 +37,7 @@ import traceback
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..observability.logging_setup import FIELDS_ATTRIBUTE
-from ..worker.runtime import ServerOption, WorkerRuntime, message_limit_options, stop_signals
+from ..worker.runtime import ServerOption, WorkerRuntime, message_limit_options, next_interrupt, stop_signals
 from .settings import ServiceSettings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -99,6 +100,11 @@ async def _watch_supervisor(pid: int, signals: "asyncio.Queue[int]") -> None:
             _log.warning("the supervisor (pid %d) is gone; draining", pid, extra=_fields(event="supervisor_gone"))
             signals.put_nowait(signal.SIGTERM)
             return
+
+
+def _already_draining(signum: int) -> None:
+    _log.info("%s again: already draining (SIGINT ends the drain at once)", signal.Signals(signum).name,
+              extra=_fields(event="already_draining"))
 
 
 async def serve_service(settings: ServiceSettings) -> bool:
@@ -183,11 +189,11 @@ async def serve_service(settings: ServiceSettings) -> bool:
     )
     service.drain()
     stopping = asyncio.ensure_future(server.stop(settings.drain_seconds))
-    hurry = asyncio.ensure_future(signals.get())
+    hurry = asyncio.ensure_future(next_interrupt(signals, _already_draining))
     await asyncio.wait((stopping, hurry), return_when=asyncio.FIRST_COMPLETED)
     hurried = not stopping.done()
     if hurried:
-        _log.warning("second signal: ending the drain now; calls still running are cancelled",
+        _log.warning("SIGINT: ending the drain now; calls still running are cancelled",
                      extra=_fields(event="drain_cut"))
         await server.stop(0)
         await stopping

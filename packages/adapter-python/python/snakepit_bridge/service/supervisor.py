@@ -9,9 +9,10 @@ child (one port, same settings), kept running by this parent.
   which then stops the children itself (one signal each, one drain). It gets
   `--supervisor-pid`: a child whose supervisor vanished (SIGKILL) drains and exits on its own.
 - SIGHUP is passed on to every child (each reads its token file again, token_reload.py).
-- SIGTERM/SIGINT: every child gets SIGTERM and drains (`--drain-seconds`); a second signal is
-  passed on (the children end their drain at once). Children still running `drain_seconds` + 5 s
-  later are killed with their process group. Then the supervisor exits 0.
+- SIGTERM/SIGINT: every child gets SIGTERM and drains (`--drain-seconds`); a SIGINT after that is
+  passed on (the children end their drain at once), a repeated SIGTERM is not. Children still
+  running `drain_seconds` + 5 s later are killed with their process group. Then the supervisor
+  exits 0.
 - Log lines are JSON on stdout, as the children's (which share the supervisor's stdout).
 """
 
@@ -27,7 +28,7 @@ import sys
 from typing import Any, Dict, List, Optional
 
 from ..observability.logging_setup import FIELDS_ATTRIBUTE
-from ..worker.runtime import stop_signals
+from ..worker.runtime import next_interrupt, stop_signals
 from .settings import ServiceSettings, child_arguments
 
 __all__ = ["Supervisor", "restart_delay", "RESTART_INITIAL_SECONDS", "RESTART_MAX_SECONDS", "RESTART_RESET_AFTER_SECONDS"]
@@ -117,10 +118,14 @@ class Supervisor:
         return 0
 
     async def _pass_on(self, signals: "asyncio.Queue[int]") -> None:
+        def already_stopping(signum: int) -> None:
+            _log.info("%s again: already stopping (SIGINT ends the drain at once)", signal.Signals(signum).name,
+                      extra=_fields(event="already_stopping"))
+
         while True:
-            await signals.get()
-            _log.warning("second signal: the servers end their drain now", extra=_fields(event="drain_cut"))
-            self._signal_children(signal.SIGTERM)
+            await next_interrupt(signals, already_stopping)
+            _log.warning("SIGINT: the servers end their drain now", extra=_fields(event="drain_cut"))
+            self._signal_children(signal.SIGINT)
 
     def _signal_children(self, signum: int) -> None:
         for seat in self._seats:

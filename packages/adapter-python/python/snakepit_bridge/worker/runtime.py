@@ -17,7 +17,7 @@ import signal
 import threading
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, Union
 
 from .control_channel import StartupError
 
@@ -32,7 +32,15 @@ if TYPE_CHECKING:  # pragma: no cover - typing only: server.py imports this modu
     from .admission import Admission
     from .service import WorkerService
 
-__all__ = ["WorkerRuntime", "load_adapter_class", "stop_signals", "message_limit_options", "shutdown_executor", "ServerOption"]
+__all__ = [
+    "WorkerRuntime",
+    "load_adapter_class",
+    "stop_signals",
+    "next_interrupt",
+    "message_limit_options",
+    "shutdown_executor",
+    "ServerOption",
+]
 
 _log = logging.getLogger("snakepit_bridge.server")
 
@@ -60,6 +68,17 @@ def stop_signals() -> "asyncio.Queue[int]":
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, received.put_nowait, signum)
     return received
+
+
+async def next_interrupt(signals: "asyncio.Queue[int]", on_repeat: Callable[[int], None]) -> None:
+    """Returns at the next SIGINT from `signals`: what ends a drain early. A repeated SIGTERM does
+    not (`on_repeat` hears of it): systemd's default KillMode sends SIGTERM to every process of a
+    unit, so a supervised server gets one from systemd and one from its supervisor."""
+    while True:
+        signum = await signals.get()
+        if signum == signal.SIGINT:
+            return
+        on_repeat(signum)
 
 
 def message_limit_options(max_message_bytes: int) -> List[ServerOption]:
